@@ -1,0 +1,14 @@
+# berth_test(NAME name LABEL area SOURCES ... [LIBS ...] [TIMEOUT s])
+# One Catch2 executable registered as one ctest test, labelled by area so
+# `ctest -L shim` runs one area alone.
+function(berth_test)
+  cmake_parse_arguments(T "" "NAME;LABEL;TIMEOUT" "SOURCES;LIBS" ${ARGN})
+  add_executable(${T_NAME} ${CMAKE_SOURCE_DIR}/tests/catch_main.cpp ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE Catch2::Catch2 ${T_LIBS})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 120)
+  endif()
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  set_tests_properties(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT}
+    ENVIRONMENT "BERTH_BUILD_DIR=${CMAKE_BINARY_DIR};BERTH_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endfunction()
