@@ -1,10 +1,15 @@
 # berth_test(NAME name LABEL area SOURCES ... [LIBS ...] [TIMEOUT s])
 # One Catch2 executable registered as one ctest test, labelled by area so
-# `ctest -L shim` runs one area alone.
+# `ctest -L shim` runs one area alone. Catch2's main is compiled once (it is
+# the slowest file to build) and shared by every test.
 function(berth_test)
   cmake_parse_arguments(T "" "NAME;LABEL;TIMEOUT" "SOURCES;LIBS" ${ARGN})
-  add_executable(${T_NAME} ${CMAKE_SOURCE_DIR}/tests/catch_main.cpp ${T_SOURCES})
-  target_link_libraries(${T_NAME} PRIVATE Catch2::Catch2 ${T_LIBS})
+  if(NOT TARGET berth_catch_main)
+    add_library(berth_catch_main STATIC ${CMAKE_SOURCE_DIR}/tests/catch_main.cpp)
+    target_link_libraries(berth_catch_main PUBLIC Catch2::Catch2)
+  endif()
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE berth_catch_main ${T_LIBS})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
   endif()

@@ -1,0 +1,14 @@
+# Cap'n Proto and KJ as static archives (Debian ships the .a files). berth
+# links them statically everywhere: the shim must (one per container, so its
+# private memory counts), and one flavour for all keeps the build simple.
+# Defines berth::capnp, berth::capnp-rpc, berth::kj, berth::kj-async.
+foreach(lib kj kj-async capnp capnp-rpc)
+  find_library(BERTH_${lib}_ARCHIVE NAMES lib${lib}.a REQUIRED)
+  add_library(berth::${lib} STATIC IMPORTED)
+  set_target_properties(berth::${lib} PROPERTIES IMPORTED_LOCATION ${BERTH_${lib}_ARCHIVE})
+endforeach()
+set_target_properties(berth::kj PROPERTIES INTERFACE_LINK_LIBRARIES Threads::Threads)
+set_target_properties(berth::kj-async PROPERTIES INTERFACE_LINK_LIBRARIES berth::kj)
+set_target_properties(berth::capnp PROPERTIES INTERFACE_LINK_LIBRARIES berth::kj)
+set_target_properties(berth::capnp-rpc PROPERTIES
+  INTERFACE_LINK_LIBRARIES "berth::capnp;berth::kj-async")

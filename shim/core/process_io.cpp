@@ -1,0 +1,254 @@
+#include "shim/core/process_io.hpp"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace berth::shim {
+namespace {
+
+constexpr size_t kCopyBuffer = 4096;  // small: one shim per container, memory adds up
+
+[[noreturn]] void fail_open(const char* stream, const std::string& path, int err) {
+  throw std::runtime_error(std::string("cannot open ") + stream + " " + path + ": " +
+                           std::strerror(err));
+}
+
+bool is_fifo(const std::string& path) {
+  struct stat st{};
+  return stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+void check_absolute(const char* stream, const std::string& path) {
+  if (!path.empty() && path.front() != '/') {
+    throw std::runtime_error(std::string("invalid ") + stream + " path \"" + path +
+                             "\": must be absolute");
+  }
+}
+
+// Opens an output destination. A FIFO is opened read-write so the open never
+// blocks and a reader that goes away never raises SIGPIPE in the shim.
+int open_output(const char* stream, const std::string& path) {
+  int fd = is_fifo(path) ? open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC)
+                         : open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) fail_open(stream, path, errno);
+  return fd;
+}
+
+// A regular file cannot be watched by epoll, and never blocks for long:
+// write it synchronously behind the stream interface.
+class file_output final : public kj::AsyncOutputStream {
+ public:
+  explicit file_output(int fd) : fd_(fd) {}
+  ~file_output() noexcept(false) { close(fd_); }
+  kj::Promise<void> write(const void* buffer, size_t size) override {
+    auto p = static_cast<const char*>(buffer);
+    while (size > 0) {
+      ssize_t n = ::write(fd_, p, size);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__, kj::str("write failed: ", strerror(errno)));
+      }
+      p += n;
+      size -= static_cast<size_t>(n);
+    }
+    return kj::READY_NOW;
+  }
+  kj::Promise<void> write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) override {
+    for (auto piece : pieces) {
+      auto r = write(piece.begin(), piece.size());
+      (void)r;
+    }
+    return kj::READY_NOW;
+  }
+  kj::Promise<void> whenWriteDisconnected() override { return kj::NEVER_DONE; }
+
+ private:
+  int fd_;
+};
+
+kj::Own<kj::AsyncOutputStream> wrap_output(kj::LowLevelAsyncIoProvider& io, const char* stream,
+                                           const std::string& path) {
+  if (is_fifo(path)) {
+    return io.wrapOutputFd(open_output(stream, path),
+                           kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                               kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
+  }
+  return kj::heap<file_output>(open_output(stream, path));
+}
+
+void make_pipe(int fds[2]) {
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    throw std::runtime_error(std::string("cannot create pipe: ") + std::strerror(errno));
+  }
+}
+
+void close_fd(int& fd) {
+  if (fd >= 0) close(fd);
+  fd = -1;
+}
+
+}  // namespace
+
+process_io::process_io(kj::LowLevelAsyncIoProvider& io, kj::UnixEventPort& port,
+                       stdio_paths paths, task_log* log)
+    : io_(io), port_(port), paths_(std::move(paths)), log_(log) {
+  check_absolute("stdin", paths_.in);
+  check_absolute("stdout", paths_.out);
+  check_absolute("stderr", paths_.err);
+  open_destinations();
+  if (paths_.terminal) return;  // runc hands the process the pty; our stdio stays /dev/null
+
+  int out[2], err[2];
+  make_pipe(out);
+  child_out_ = out[1];
+  out_pipe_ = io_.wrapInputFd(out[0], kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                                          kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
+  make_pipe(err);
+  child_err_ = err[1];
+  err_pipe_ = io_.wrapInputFd(err[0], kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                                          kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
+
+  if (!paths_.in.empty()) {
+    if (stdin_fifo_fd_ >= 0) {
+      int in[2];
+      make_pipe(in);
+      child_in_ = in[0];
+      stdin_pipe_ = io_.wrapOutputFd(in[1], kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                                                kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
+    } else {
+      child_in_ = open(paths_.in.c_str(), O_RDONLY | O_CLOEXEC);
+      if (child_in_ < 0) fail_open("stdin", paths_.in, errno);
+    }
+  }
+}
+
+void process_io::open_destinations() {
+  if (!paths_.out.empty()) {
+    out_dest_ = wrap_output(io_, "stdout", paths_.out);
+  }
+  if (!paths_.err.empty() && !paths_.terminal) {
+    err_dest_ = wrap_output(io_, "stderr", paths_.err);
+  }
+  if (!paths_.in.empty() && is_fifo(paths_.in)) {
+    // Read-only and non-blocking: Linux reports no hang-up on a FIFO whose
+    // writer never came, so we wait for real data or a real close.
+    stdin_fifo_fd_ = open(paths_.in.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (stdin_fifo_fd_ < 0) fail_open("stdin", paths_.in, errno);
+  }
+}
+
+process_io::~process_io() {
+  canceler_.cancel("process io closed");
+  close_fd(child_in_);
+  close_fd(child_out_);
+  close_fd(child_err_);
+  close_fd(stdin_fifo_fd_);
+}
+
+void process_io::abandon() {
+  close_fd(child_in_);
+  close_fd(child_out_);
+  close_fd(child_err_);
+  drained_ = kj::Promise<void>(kj::READY_NOW).fork();
+}
+
+void process_io::start_copying() {
+  close_fd(child_in_);
+  close_fd(child_out_);
+  close_fd(child_err_);
+  if (paths_.terminal) return;  // copying starts when the console arrives
+  auto both = kj::joinPromises(kj::arr(copy_output(*out_pipe_, "stdout", out_dest_.get()),
+                                       copy_output(*err_pipe_, "stderr", err_dest_.get())));
+  drained_ = canceler_.wrap(kj::mv(both)).fork();
+  if (stdin_pipe_) stdin_task_ = canceler_.wrap(copy_stdin_fifo()).eagerlyEvaluate(nullptr);
+}
+
+kj::Promise<void> process_io::copy_output(kj::AsyncInputStream& from, const char* stream,
+                                          kj::AsyncOutputStream* to) {
+  auto buffer = kj::heapArray<kj::byte>(kCopyBuffer);
+  auto read = from.tryRead(buffer.begin(), 1, buffer.size());
+  return read
+      .then(
+          [this, &from, stream, to, buffer = kj::mv(buffer)](size_t n) mutable -> kj::Promise<void> {
+            if (n == 0) return kj::READY_NOW;
+            if (log_) log_->write(stream, {reinterpret_cast<char*>(buffer.begin()), n});
+            if (to == nullptr) return copy_output(from, stream, to);
+            auto write = to->write(buffer.begin(), n);
+            return write.attach(kj::mv(buffer)).then(
+                [this, &from, stream, to]() { return copy_output(from, stream, to); },
+                [this, &from, stream](kj::Exception&&) {
+                  // The destination failed (its reader is gone): keep logging.
+                  return copy_output(from, stream, nullptr);
+                });
+          },
+          [](kj::Exception&&) -> kj::Promise<void> {
+            // EIO from a pty master whose slave closed is its EOF.
+            return kj::READY_NOW;
+          });
+}
+
+kj::Promise<void> process_io::copy_stdin_fifo() {
+  auto observer = kj::heap<kj::UnixEventPort::FdObserver>(
+      port_, stdin_fifo_fd_, kj::UnixEventPort::FdObserver::OBSERVE_READ);
+  auto ready = observer->whenBecomesReadable();
+  return ready.attach(kj::mv(observer)).then([this]() -> kj::Promise<void> {
+    // Hand the fd to a KJ stream now that a writer exists (EOF is now real).
+    int fd = stdin_fifo_fd_;
+    stdin_fifo_fd_ = -1;
+    auto in = io_.wrapInputFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                                      kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC |
+                                      kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK);
+    kj::AsyncOutputStream& to = console_ ? static_cast<kj::AsyncOutputStream&>(*console_)
+                                         : *stdin_pipe_;
+    auto pump = in->pumpTo(to);
+    return pump.attach(kj::mv(in)).then(
+        [this](uint64_t) {
+          if (!console_) stdin_pipe_ = nullptr;  // EOF from the writer: the process sees EOF
+        },
+        [](kj::Exception&&) {});
+  });
+}
+
+void process_io::attach_console(int master_fd) {
+  console_fd_ = master_fd;
+  console_ = io_.wrapSocketFd(master_fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  drained_ = canceler_.wrap(copy_output(*console_, "stdout", out_dest_.get())).fork();
+  if (stdin_fifo_fd_ >= 0) {
+    stdin_task_ = canceler_.wrap(copy_stdin_fifo()).eagerlyEvaluate(nullptr);
+  }
+}
+
+bool process_io::resize(unsigned width, unsigned height) {
+  if (console_fd_ < 0) return false;
+  winsize ws{};
+  ws.ws_col = static_cast<unsigned short>(width);
+  ws.ws_row = static_cast<unsigned short>(height);
+  return ioctl(console_fd_, TIOCSWINSZ, &ws) == 0;
+}
+
+void process_io::close_stdin() {
+  stdin_task_ = nullptr;
+  stdin_pipe_ = nullptr;
+  close_fd(stdin_fifo_fd_);
+  close_fd(child_in_);
+  if (console_fd_ >= 0) {
+    // A terminal has no separate stdin to close: send EOF (^D) as a person would.
+    static const char eot = 4;
+    ssize_t ignored = write(console_fd_, &eot, 1);
+    (void)ignored;
+  }
+}
+
+kj::Promise<void> process_io::drained() {
+  KJ_IF_MAYBE(d, drained_) { return d->addBranch(); }
+  return kj::READY_NOW;
+}
+
+}  // namespace berth::shim
