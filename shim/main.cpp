@@ -10,15 +10,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <kj/async-io.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "schema/identifier.hpp"
 #include "shim/core/reaper.hpp"
@@ -32,7 +32,8 @@ namespace {
 using namespace berth;
 
 struct options {
-  std::string ns = "default", id, bundle, runtime = "runc", state_dir, runtime_root, log_level = "info";
+  std::string ns = "default", id, bundle, runtime = "runc", state_dir, runtime_root,
+              log_level = "info";
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -59,8 +60,9 @@ std::string resolve_binary(const std::string& name) {
 void validate(options& o, bool need_state_dir) {
   if (auto e = check_identifier("namespace", o.ns)) die(*e);
   if (auto e = check_identifier("task id", o.id)) die(*e);
-  if (o.bundle.empty() || o.bundle.front() != '/') die("invalid bundle \"" + o.bundle + "\": must be an absolute path");
-  struct stat st{};
+  if (o.bundle.empty() || o.bundle.front() != '/')
+    die("invalid bundle \"" + o.bundle + "\": must be an absolute path");
+  struct stat st {};
   if (stat(o.bundle.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     die("bundle " + o.bundle + " does not exist or is not a directory");
   }
@@ -68,7 +70,8 @@ void validate(options& o, bool need_state_dir) {
     die("invalid state dir \"" + o.state_dir + "\": must be an absolute path");
   }
   std::string resolved = resolve_binary(o.runtime);
-  if (resolved.empty()) die("unknown runtime \"" + o.runtime + "\": no such executable (try runc or crun)");
+  if (resolved.empty())
+    die("unknown runtime \"" + o.runtime + "\": no such executable (try runc or crun)");
   o.runtime = resolved;
 }
 
@@ -134,12 +137,10 @@ int serve(const options& o, const std::string& socket_path, int ready_fd) {
     return 1;
   }
   capnp::TwoPartyServer server(kj::heap<shim::task_service>(task));
-  auto listening = server.listen(*listener).eagerlyEvaluate([](kj::Exception&& e) {
-    spdlog::error("listener failed: {}", e.getDescription().cStr());
-  });
-  auto reaping = reaper.run().eagerlyEvaluate([](kj::Exception&& e) {
-    spdlog::error("reaper failed: {}", e.getDescription().cStr());
-  });
+  auto listening = server.listen(*listener).eagerlyEvaluate(
+      [](kj::Exception&& e) { spdlog::error("listener failed: {}", e.getDescription().cStr()); });
+  auto reaping = reaper.run().eagerlyEvaluate(
+      [](kj::Exception&& e) { spdlog::error("reaper failed: {}", e.getDescription().cStr()); });
   spdlog::info("shim for {}/{} serving on {} (runtime {})", o.ns, o.id, socket_path, o.runtime);
   (void)!write(ready_fd, "ok\n", 3);
   close(ready_fd);
@@ -254,7 +255,8 @@ int main(int argc, char** argv) {
   };
   auto* start = app.add_subcommand("start", "start a shim for a task and print its address");
   common(start);
-  start->add_option("--log-level", o.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  start->add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
   auto* del = app.add_subcommand("delete", "clean up after a shim that died");
   common(del);
   CLI11_PARSE(app, argc, argv);

@@ -73,7 +73,7 @@ kj::Promise<void> event_publisher::send_loop(uint64_t generation) {
     in_flight_ = false;
     return kj::READY_NOW;
   }
-  KJ_IF_MAYBE(sink, sink_) {
+  KJ_IF_MAYBE (sink, sink_) {
     auto request = sink->publishRequest();
     auto head = queue_.front()->getRoot<wire::Event>();
     request.setEvent(head.asReader());

@@ -21,7 +21,7 @@ constexpr size_t kCopyBuffer = 4096;  // small: one shim per container, memory a
 }
 
 bool is_fifo(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
@@ -53,7 +53,8 @@ class file_output final : public kj::AsyncOutputStream {
       ssize_t n = ::write(fd_, p, size);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__, kj::str("write failed: ", strerror(errno)));
+        return kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__,
+                             kj::str("write failed: ", strerror(errno)));
       }
       p += n;
       size -= static_cast<size_t>(n);
@@ -76,9 +77,9 @@ class file_output final : public kj::AsyncOutputStream {
 kj::Own<kj::AsyncOutputStream> wrap_output(kj::LowLevelAsyncIoProvider& io, const char* stream,
                                            const std::string& path) {
   if (is_fifo(path)) {
-    return io.wrapOutputFd(open_output(stream, path),
-                           kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
-                               kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
+    return io.wrapOutputFd(
+        open_output(stream, path),
+        kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP | kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
   }
   return kj::heap<file_output>(open_output(stream, path));
 }
@@ -96,8 +97,8 @@ void close_fd(int& fd) {
 
 }  // namespace
 
-process_io::process_io(kj::LowLevelAsyncIoProvider& io, kj::UnixEventPort& port,
-                       stdio_paths paths, task_log* log)
+process_io::process_io(kj::LowLevelAsyncIoProvider& io, kj::UnixEventPort& port, stdio_paths paths,
+                       task_log* log)
     : io_(io), port_(port), paths_(std::move(paths)), log_(log) {
   check_absolute("stdin", paths_.in);
   check_absolute("stdout", paths_.out);
@@ -174,24 +175,23 @@ kj::Promise<void> process_io::copy_output(kj::AsyncInputStream& from, const char
                                           kj::AsyncOutputStream* to) {
   auto buffer = kj::heapArray<kj::byte>(kCopyBuffer);
   auto read = from.tryRead(buffer.begin(), 1, buffer.size());
-  return read
-      .then(
-          [this, &from, stream, to, buffer = kj::mv(buffer)](size_t n) mutable -> kj::Promise<void> {
-            if (n == 0) return kj::READY_NOW;
-            if (log_) log_->write(stream, {reinterpret_cast<char*>(buffer.begin()), n});
-            if (to == nullptr) return copy_output(from, stream, to);
-            auto write = to->write(buffer.begin(), n);
-            return write.attach(kj::mv(buffer)).then(
-                [this, &from, stream, to]() { return copy_output(from, stream, to); },
-                [this, &from, stream](kj::Exception&&) {
-                  // The destination failed (its reader is gone): keep logging.
-                  return copy_output(from, stream, nullptr);
-                });
-          },
-          [](kj::Exception&&) -> kj::Promise<void> {
-            // EIO from a pty master whose slave closed is its EOF.
-            return kj::READY_NOW;
-          });
+  return read.then(
+      [this, &from, stream, to, buffer = kj::mv(buffer)](size_t n) mutable -> kj::Promise<void> {
+        if (n == 0) return kj::READY_NOW;
+        if (log_) log_->write(stream, {reinterpret_cast<char*>(buffer.begin()), n});
+        if (to == nullptr) return copy_output(from, stream, to);
+        auto write = to->write(buffer.begin(), n);
+        return write.attach(kj::mv(buffer))
+            .then([this, &from, stream, to]() { return copy_output(from, stream, to); },
+                  [this, &from, stream](kj::Exception&&) {
+                    // The destination failed (its reader is gone): keep logging.
+                    return copy_output(from, stream, nullptr);
+                  });
+      },
+      [](kj::Exception&&) -> kj::Promise<void> {
+        // EIO from a pty master whose slave closed is its EOF.
+        return kj::READY_NOW;
+      });
 }
 
 kj::Promise<void> process_io::copy_stdin_fifo() {
@@ -205,14 +205,15 @@ kj::Promise<void> process_io::copy_stdin_fifo() {
     auto in = io_.wrapInputFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
                                       kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC |
                                       kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK);
-    kj::AsyncOutputStream& to = console_ ? static_cast<kj::AsyncOutputStream&>(*console_)
-                                         : *stdin_pipe_;
+    kj::AsyncOutputStream& to =
+        console_ ? static_cast<kj::AsyncOutputStream&>(*console_) : *stdin_pipe_;
     auto pump = in->pumpTo(to);
-    return pump.attach(kj::mv(in)).then(
-        [this](uint64_t) {
-          if (!console_) stdin_pipe_ = nullptr;  // EOF from the writer: the process sees EOF
-        },
-        [](kj::Exception&&) {});
+    return pump.attach(kj::mv(in))
+        .then(
+            [this](uint64_t) {
+              if (!console_) stdin_pipe_ = nullptr;  // EOF from the writer: the process sees EOF
+            },
+            [](kj::Exception&&) {});
   });
 }
 
@@ -247,7 +248,9 @@ void process_io::close_stdin() {
 }
 
 kj::Promise<void> process_io::drained() {
-  KJ_IF_MAYBE(d, drained_) { return d->addBranch(); }
+  KJ_IF_MAYBE (d, drained_) {
+    return d->addBranch();
+  }
   return kj::READY_NOW;
 }
 

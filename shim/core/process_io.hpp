@@ -12,8 +12,8 @@
 #include <string>
 
 #include <kj/async-io.h>
-#include <kj/exception.h>
 #include <kj/async-unix.h>
+#include <kj/exception.h>
 
 #include "shim/core/task_log.hpp"
 

@@ -27,8 +27,8 @@ reaper::reaper(kj::UnixEventPort& port) {
   if (signal_fd_ < 0) {
     throw std::system_error(errno, std::generic_category(), "cannot create signalfd for SIGCHLD");
   }
-  observer_ = kj::heap<kj::UnixEventPort::FdObserver>(
-      port, signal_fd_, kj::UnixEventPort::FdObserver::OBSERVE_READ);
+  observer_ = kj::heap<kj::UnixEventPort::FdObserver>(port, signal_fd_,
+                                                      kj::UnixEventPort::FdObserver::OBSERVE_READ);
 }
 
 reaper::~reaper() {
@@ -80,6 +80,8 @@ int exit_code_of(int wait_status) {
   return 255;
 }
 
-int signal_of(int wait_status) { return WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0; }
+int signal_of(int wait_status) {
+  return WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
+}
 
 }  // namespace berth::shim

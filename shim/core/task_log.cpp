@@ -19,7 +19,9 @@ task_log::~task_log() {
   if (fd_ >= 0) close(fd_);
 }
 
-task_log::task_log(task_log&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+task_log::task_log(task_log&& other) noexcept : fd_(other.fd_) {
+  other.fd_ = -1;
+}
 
 task_log& task_log::operator=(task_log&& other) noexcept {
   if (this != &other) {

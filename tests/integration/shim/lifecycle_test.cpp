@@ -41,9 +41,9 @@ void require_ok(Resp resp) {
   REQUIRE_FALSE(resp.hasError());
 }
 
-ws::CreateResponse::Reader create(shim_client& c, const running_shim& s, capnp::MallocMessageBuilder& keep,
-                                   const std::string& out = "", const std::string& err = "",
-                                   const std::string& in = "") {
+ws::CreateResponse::Reader create(shim_client& c, const running_shim& s,
+                                  capnp::MallocMessageBuilder& keep, const std::string& out = "",
+                                  const std::string& err = "", const std::string& in = "") {
   auto req = c.task().createRequest();
   auto r = req.initReq();
   r.setId(s.args.id);

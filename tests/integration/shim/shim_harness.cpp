@@ -83,9 +83,16 @@ std::string source_path(const std::string& relative) {
 }
 
 static std::vector<std::string> shim_argv(const char* verb, const shim_args& a) {
-  std::vector<std::string> v = {build_path("shim/berth-shim"), verb,    "--namespace", a.ns,
-                                "--id",                        a.id,    "--bundle",    a.bundle,
-                                "--runtime",                   a.runtime};
+  std::vector<std::string> v = {build_path("shim/berth-shim"),
+                                verb,
+                                "--namespace",
+                                a.ns,
+                                "--id",
+                                a.id,
+                                "--bundle",
+                                a.bundle,
+                                "--runtime",
+                                a.runtime};
   v.push_back("--state-dir");
   v.push_back(a.state_dir.empty() ? a.bundle : a.state_dir);
   return v;
@@ -97,13 +104,17 @@ command_result start_shim(const shim_args& a) {
   return r;
 }
 
-command_result delete_shim(const shim_args& a) { return run_command(shim_argv("delete", a)); }
+command_result delete_shim(const shim_args& a) {
+  return run_command(shim_argv("delete", a));
+}
 
 shim_client::shim_client(const std::string& address) : io_(kj::setupAsyncIo()) {
   reconnect(address);
 }
 
-shim_client::~shim_client() { disconnect(); }
+shim_client::~shim_client() {
+  disconnect();
+}
 
 void shim_client::reconnect(const std::string& address) {
   disconnect();
