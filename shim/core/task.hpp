@@ -20,6 +20,7 @@
 
 #include "schema/types.capnp.h"
 #include "shim/core/event_publisher.hpp"
+#include "shim/core/oom_watcher.hpp"
 #include "shim/core/process_io.hpp"
 #include "shim/core/reaper.hpp"
 #include "shim/core/task_log.hpp"
@@ -127,6 +128,7 @@ class task {
   std::unique_ptr<process> init_;
   std::map<std::string, std::unique_ptr<process>> execs_;
   std::map<pid_t, int> unclaimed_exits_;  // container pids reaped before we knew them
+  std::unique_ptr<oom_watcher> oom_;
   bool rootfs_mounted_ = false;
   bool shutting_down_ = false;
   kj::Own<kj::PromiseFulfiller<void>> shutdown_fulfiller_;

@@ -137,6 +137,10 @@ kj::Promise<maybe_failure> task::create(stdio_paths stdio, std::vector<mount_spe
       c.setPid(static_cast<uint32_t>(init_->pid));
       c.setBundle(cfg_.bundle);
     });
+    oom_ = std::make_unique<oom_watcher>(io_.unixEventPort, init_->pid, [this] {
+      spdlog::warn("task {}: OOM killer acted in its cgroup", cfg_.id);
+      events_.publish("/tasks/oom", [](wire::Event::Builder e) { e.setTaskOom(); });
+    });
     if (auto it = unclaimed_exits_.find(init_->pid); it != unclaimed_exits_.end()) {
       int status = it->second;
       unclaimed_exits_.erase(it);
