@@ -7,6 +7,8 @@ foreach(lib kj kj-async capnp capnp-rpc)
   add_library(berth::${lib} STATIC IMPORTED)
   set_target_properties(berth::${lib} PROPERTIES IMPORTED_LOCATION ${BERTH_${lib}_ARCHIVE})
 endforeach()
+# The schema parser, for tests that read the .capnp files themselves.
+find_library(BERTH_capnpc_ARCHIVE NAMES libcapnpc.a REQUIRED)
 set_target_properties(berth::kj PROPERTIES INTERFACE_LINK_LIBRARIES Threads::Threads)
 set_target_properties(berth::kj-async PROPERTIES INTERFACE_LINK_LIBRARIES berth::kj)
 set_target_properties(berth::capnp PROPERTIES INTERFACE_LINK_LIBRARIES berth::kj)

@@ -6,7 +6,9 @@ namespace {
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
-bool is_separator(char c) { return c == '.' || c == '_' || c == '-'; }
+bool is_separator(char c) {
+  return c == '.' || c == '_' || c == '-';
+}
 
 // Printable form of a rejected value: control bytes become \xNN so a message
 // never carries a NUL or an escape sequence to a terminal.
