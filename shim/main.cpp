@@ -2,6 +2,7 @@
 //   berth-shim start  --namespace NS --id ID --bundle DIR --runtime R --state-dir DIR
 //   berth-shim delete --namespace NS --id ID --bundle DIR [--runtime R]
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -19,6 +20,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <vector>
 
 #include "schema/identifier.hpp"
 #include "shim/core/reaper.hpp"
@@ -145,6 +147,24 @@ int serve(const options& o, const std::string& socket_path, int ready_fd) {
   (void)!write(ready_fd, "ok\n", 3);
   close(ready_fd);
 
+  // An idle shim should hold as little private memory as it can: pages freed
+  // after a burst of calls (connections, containers starting) go back to the
+  // kernel every few seconds.
+  auto trimming =
+      [&io]() {
+        struct trimmer {
+          static kj::Promise<void> loop(kj::Timer& timer) {
+            return timer.afterDelay(3 * kj::SECONDS).then([&timer]() {
+              malloc_trim(0);
+              return loop(timer);
+            });
+          }
+        };
+        malloc_trim(0);
+        return trimmer::loop(io.provider->getTimer());
+      }()
+          .eagerlyEvaluate(nullptr);
+
   // Give the shutdown reply a moment to leave before the process goes.
   task.when_shutdown()
       .then([&]() { return io.provider->getTimer().afterDelay(20 * kj::MILLISECONDS); })
@@ -207,6 +227,25 @@ int cmd_start(options o) {
   return 1;
 }
 
+// True when `pid` is a berth-shim serving task `id` (its daemon keeps the
+// command line of `berth-shim start ... --id ID`). A shim.pid left by a dead
+// shim may name a pid the kernel has since given to an unrelated process.
+bool is_shim_of(pid_t pid, const std::string& id) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline");
+  std::vector<std::string> args;
+  for (std::string a; std::getline(f, a, '\0');) args.push_back(a);
+  if (args.empty()) return false;
+  const std::string& prog = args[0];
+  const std::string base =
+      prog.substr(prog.rfind('/') == std::string::npos ? 0 : prog.rfind('/') + 1);
+  if (base != "berth-shim") return false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--id=" + id) return true;
+    if (args[i] == "--id" && i + 1 < args.size() && args[i + 1] == id) return true;
+  }
+  return false;
+}
+
 int cmd_delete(options o) {
   validate(o, false);
   runc::runc_client runc({o.runtime, o.runtime_root, o.bundle, std::nullopt});
@@ -221,7 +260,8 @@ int cmd_delete(options o) {
     const std::string pid_path = o.state_dir + "/shim.pid";
     std::ifstream pf(pid_path);
     pid_t shim_pid = 0;
-    if (pf >> shim_pid && shim_pid > 1) kill(shim_pid, SIGKILL);  // a hung shim counts as dead
+    // A hung shim counts as dead; a stranger who inherited its pid is left alone.
+    if (pf >> shim_pid && shim_pid > 1 && is_shim_of(shim_pid, o.id)) kill(shim_pid, SIGKILL);
     unlink(shim::shim_socket_path(o.state_dir).c_str());
     unlink(pid_path.c_str());
   }

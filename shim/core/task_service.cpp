@@ -1,11 +1,19 @@
 #include "shim/core/task_service.hpp"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 namespace berth::shim {
 namespace {
+
+// A shim mostly sits idle for the life of its container, one per container:
+// hand the pages that setting up the container dirtied back to the kernel
+// so they stop counting as its private memory.
+void release_free_memory() {
+  malloc_trim(0);
+}
 
 template <typename Response>
 void set_error(Response resp, const maybe_failure& f) {
@@ -52,6 +60,23 @@ std::string process_json(wire::ProcessSpec::Reader spec) {
 
 kj::Promise<void> task_service::create(CreateContext context) {
   auto req = context.getParams().getReq();
+  // One shim, one task: a request naming another task or bundle is a mistake
+  // the caller must hear about, not one to paper over with the shim's own.
+  const auto& cfg = task_.config();
+  std::string id = req.getId(), bundle = req.getBundle();
+  maybe_failure wrong;
+  if (!id.empty() && id != cfg.id) {
+    wrong = failure{wire::ErrorCode::INVALID_ARGUMENT,
+                    "cannot create task " + id + ": this shim serves task " + cfg.id};
+  } else if (!bundle.empty() && bundle != cfg.bundle) {
+    wrong = failure{wire::ErrorCode::INVALID_ARGUMENT, "cannot create task " + cfg.id +
+                                                           ": this shim serves bundle " +
+                                                           cfg.bundle + ", not " + bundle};
+  }
+  if (wrong) {
+    set_error(context.getResults().initResp(), wrong);
+    return kj::READY_NOW;
+  }
   std::vector<mount_spec> mounts;
   for (auto m : req.getRootfs()) {
     mount_spec spec{m.getType(), m.getSource(), {}};
@@ -76,6 +101,7 @@ kj::Promise<void> task_service::start(StartContext context) {
         auto resp = context.getResults().initResp();
         set_error(resp, f);
         resp.setPid(static_cast<uint32_t>(*pid));
+        release_free_memory();
       });
 }
 
