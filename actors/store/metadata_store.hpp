@@ -1,0 +1,70 @@
+// The SQL behind the store actor: one SQLite connection to <root>/meta.db and
+// one method per store message. Synchronous and single-threaded; only the
+// store actor owns one. Each write is one committed transaction before the
+// method returns, so whatever the actor acknowledges survives a kill -9.
+#pragma once
+
+#include <caf/expected.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/store/records.hpp"
+
+struct sqlite3;
+
+namespace berth {
+
+class metadata_store {
+ public:
+  // Newest schema this build knows (PRAGMA user_version of a migrated db).
+  static constexpr int schema_version = 1;
+
+  // Opens or creates <root_dir>/meta.db (and root_dir itself), turns on WAL,
+  // synchronous=FULL and foreign keys, and migrates the schema. Throws
+  // std::runtime_error("cannot open metadata store <path>: <why>").
+  static std::unique_ptr<metadata_store> open(const std::string& root_dir);
+
+  ~metadata_store();
+  metadata_store(const metadata_store&) = delete;
+  metadata_store& operator=(const metadata_store&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Namespaces. put creates: already_exists when the name is taken.
+  caf::expected<namespace_record> put_namespace(namespace_record rec);
+  caf::expected<namespace_record> get_namespace(const std::string& name);
+  caf::expected<std::vector<namespace_record>> list_namespaces();
+  // failed_precondition while the namespace still holds containers.
+  caf::expected<namespace_record> delete_namespace(const std::string& name);
+
+  // Containers. put inserts or updates (the namespace must exist); an empty
+  // ns for list means every namespace.
+  caf::expected<container_record> put_container(container_record rec);
+  caf::expected<container_record> get_container(const std::string& ns, const std::string& id);
+  caf::expected<std::vector<container_record>> list_containers(const std::string& ns);
+  // failed_precondition while the container still has a task.
+  caf::expected<container_record> delete_container(const std::string& ns, const std::string& id);
+
+  // Tasks. put inserts or updates (the container must exist).
+  caf::expected<task_record> put_task(task_record rec);
+  caf::expected<task_record> get_task(const std::string& ns, const std::string& id);
+  caf::expected<std::vector<task_record>> list_tasks(const std::string& ns);
+  caf::expected<task_record> delete_task(const std::string& ns, const std::string& id);
+  // Records the exit and marks the task stopped.
+  caf::expected<task_record> set_task_exit(const std::string& ns, const std::string& id,
+                                           const task_exit& exit);
+  // Never lowers the mark (an acknowledgement may arrive late); returns it.
+  caf::expected<std::uint64_t> set_last_acked_event(const std::string& ns, const std::string& id,
+                                                    std::uint64_t seq);
+
+ private:
+  metadata_store(sqlite3* db, std::string path);
+
+  sqlite3* db_;
+  std::string path_;
+};
+
+}  // namespace berth
