@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "schema/identifier.hpp"
+#include "shim/core/peer_aware_stream.hpp"
 #include "shim/core/reaper.hpp"
 #include "shim/core/socket_address.hpp"
 #include "shim/core/task.hpp"
@@ -105,6 +106,13 @@ int listen_socket(const std::string& path) {
   return fd;
 }
 
+kj::Promise<void> accept_loop(kj::ConnectionReceiver& listener, capnp::TwoPartyServer& server) {
+  return listener.accept().then([&](kj::Own<kj::AsyncIoStream>&& connection) {
+    server.accept(kj::heap<shim::peer_aware_stream>(kj::mv(connection)));
+    return accept_loop(listener, server);
+  });
+}
+
 // The daemon side of `start`, after fork: runs until shutdown.
 int serve(const options& o, const std::string& socket_path, int ready_fd) {
   shim::reaper::block_sigchld();
@@ -139,8 +147,9 @@ int serve(const options& o, const std::string& socket_path, int ready_fd) {
     return 1;
   }
   capnp::TwoPartyServer server(kj::heap<shim::task_service>(task));
-  auto listening = server.listen(*listener).eagerlyEvaluate(
-      [](kj::Exception&& e) { spdlog::error("listener failed: {}", e.getDescription().cStr()); });
+  auto listening = accept_loop(*listener, server).eagerlyEvaluate([](kj::Exception&& e) {
+    spdlog::error("listener failed: {}", e.getDescription().cStr());
+  });
   auto reaping = reaper.run().eagerlyEvaluate(
       [](kj::Exception&& e) { spdlog::error("reaper failed: {}", e.getDescription().cStr()); });
   spdlog::info("shim for {}/{} serving on {} (runtime {})", o.ns, o.id, socket_path, o.runtime);
@@ -248,6 +257,16 @@ bool is_shim_of(pid_t pid, const std::string& id) {
 
 int cmd_delete(options o) {
   validate(o, false);
+  if (!o.state_dir.empty()) {
+    const std::string pid_path = o.state_dir + "/shim.pid";
+    std::ifstream pf(pid_path);
+    pid_t shim_pid = 0;
+    // A hung shim counts as dead; a stranger who inherited its pid is left alone.
+    // It goes first, so it cannot race the cleanup below (record an exit, re-create).
+    if (pf >> shim_pid && shim_pid > 1 && is_shim_of(shim_pid, o.id)) kill(shim_pid, SIGKILL);
+    unlink(shim::shim_socket_path(o.state_dir).c_str());
+    unlink(pid_path.c_str());
+  }
   runc::runc_client runc({o.runtime, o.runtime_root, o.bundle, std::nullopt});
   auto err = runc.run_sync("delete", runc::runc_client::delete_args(o.id, true));
   // A container that is already gone is what we want; anything else is worth saying.
@@ -256,15 +275,6 @@ int cmd_delete(options o) {
     std::cerr << "berth-shim: " << *err << "\n";
   }
   umount2((o.bundle + "/rootfs").c_str(), MNT_DETACH);
-  if (!o.state_dir.empty()) {
-    const std::string pid_path = o.state_dir + "/shim.pid";
-    std::ifstream pf(pid_path);
-    pid_t shim_pid = 0;
-    // A hung shim counts as dead; a stranger who inherited its pid is left alone.
-    if (pf >> shim_pid && shim_pid > 1 && is_shim_of(shim_pid, o.id)) kill(shim_pid, SIGKILL);
-    unlink(shim::shim_socket_path(o.state_dir).c_str());
-    unlink(pid_path.c_str());
-  }
   std::ifstream exit_file(o.bundle + "/init.exit");
   int code = 255, sig = 0;
   long long at = 0;

@@ -49,6 +49,7 @@ oom_watcher::oom_watcher(kj::UnixEventPort& port, pid_t pid, std::function<void(
     bool ok = fd_ >= 0 && control_fd_ >= 0 && event_control >= 0 &&
               write(event_control, line.data(), line.size()) == static_cast<ssize_t>(line.size());
     if (event_control >= 0) close(event_control);
+    v1_control_ = dir + "/memory.oom_control";
     if (!ok) {
       spdlog::warn("cannot watch OOM events in {}", dir);
       if (fd_ >= 0) close(fd_);
@@ -98,6 +99,11 @@ kj::Promise<void> oom_watcher::loop() {
     // Edge-triggered: drain everything before waiting again.
     while (read(fd_, buf, sizeof buf) > 0) fired = true;
     if (fired) {
+      if (!v1_control_.empty() && access(v1_control_.c_str(), F_OK) != 0) {
+        // v1 also signals the eventfd when the cgroup is removed (runc
+        // delete): that is the end of the task, not an OOM.
+        return kj::Promise<void>(kj::READY_NOW);
+      }
       if (v2_events_.empty()) {
         on_oom_();
       } else if (uint64_t kills = read_v2_oom_kills(); kills > v2_seen_) {

@@ -29,8 +29,9 @@ class oom_watcher {
   kj::Promise<void> loop();
   uint64_t read_v2_oom_kills() const;
 
-  int fd_ = -1;          // eventfd (v1) or inotify fd (v2)
-  int control_fd_ = -1;  // memory.oom_control, kept open while registered (v1)
+  int fd_ = -1;             // eventfd (v1) or inotify fd (v2)
+  int control_fd_ = -1;     // memory.oom_control, kept open while registered (v1)
+  std::string v1_control_;  // memory.oom_control's path (v1)
   std::string v2_events_;
   uint64_t v2_seen_ = 0;
   std::function<void()> on_oom_;

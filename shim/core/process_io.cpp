@@ -174,7 +174,9 @@ void process_io::start_copying() {
 kj::Promise<void> process_io::copy_output(kj::AsyncInputStream& from, const char* stream,
                                           kj::AsyncOutputStream* to) {
   auto buffer = kj::heapArray<kj::byte>(kCopyBuffer);
-  auto read = from.tryRead(buffer.begin(), 1, buffer.size());
+  // evalNow: a read that fails at once (EIO from a pty master whose slave
+  // closed) throws instead of rejecting; it must reach the handler below too.
+  auto read = kj::evalNow([&]() { return from.tryRead(buffer.begin(), 1, buffer.size()); });
   return read.then(
       [this, &from, stream, to, buffer = kj::mv(buffer)](size_t n) mutable -> kj::Promise<void> {
         if (n == 0) return kj::READY_NOW;

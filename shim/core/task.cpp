@@ -20,6 +20,26 @@
 #include "shim/core/socket_address.hpp"
 
 namespace berth::shim {
+
+std::string detail::criu_reason(const std::string& log_path) {
+  std::ifstream f(log_path);
+  std::vector<std::string> errors;
+  for (std::string line; std::getline(f, line);) {
+    auto at = line.find("Error (");
+    if (at == std::string::npos) continue;
+    auto colon = line.find("): ", at);
+    std::string what = colon == std::string::npos ? line.substr(at) : line.substr(colon + 3);
+    // "exited, status=1": a probe CRIU ran failed, which CRIU expects; not the reason.
+    if (what.empty() || what.rfind("exited, status=", 0) == 0) continue;
+    errors.push_back(what);
+  }
+  std::string out;
+  for (size_t i = errors.size() > 3 ? errors.size() - 3 : 0; i < errors.size(); ++i) {
+    out += (out.empty() ? "" : "; ") + errors[i];
+  }
+  return out;
+}
+
 using namespace detail;
 
 void task::log_errors::taskFailed(kj::Exception&& e) {
@@ -110,7 +130,7 @@ kj::Promise<maybe_failure> task::pids(std::vector<process_entry>& out) {
   io.capture_stdout = true;
   return run_runtime("ps", runc::runc_client::ps_args(cfg_.id), io, raw)
       .then([this, text = kj::mv(text), &out](maybe_failure err) -> maybe_failure {
-        if (err) return err;
+        if (err) return about(std::move(err), "pids", cfg_.id);
         try {
           for (int pid : runc::parse_ps_output(*text)) {
             process_entry entry{pid, {}};
@@ -150,7 +170,7 @@ kj::Promise<maybe_failure> task::pause() {
   status before = of(init_->st);
   return run_runtime("pause", runc::runc_client::pause_args(cfg_.id))
       .then([this, before](maybe_failure err) {
-        if (err) return err;
+        if (err) return about(std::move(err), "pause", cfg_.id);
         apply(*init_, before, operation::pause);
         events_.publish("/tasks/paused", [](wire::Event::Builder e) { e.setTaskPaused(); });
         return err;
@@ -164,7 +184,7 @@ kj::Promise<maybe_failure> task::resume() {
   status before = of(init_->st);
   return run_runtime("resume", runc::runc_client::resume_args(cfg_.id))
       .then([this, before](maybe_failure err) {
-        if (err) return err;
+        if (err) return about(std::move(err), "resume", cfg_.id);
         apply(*init_, before, operation::resume);
         events_.publish("/tasks/resumed", [](wire::Event::Builder e) { e.setTaskResumed(); });
         return err;
@@ -204,7 +224,7 @@ kj::Promise<maybe_failure> task::kill(std::string exec_id, int signal, bool all)
           return failure{ErrorCode::NOT_FOUND,
                          "cannot kill task " + cfg_.id + ": process already finished"};
         }
-        return err;
+        return about(std::move(err), "kill", cfg_.id);
       });
 }
 
@@ -217,9 +237,9 @@ kj::Promise<maybe_failure> task::update(std::string resources_json) {
     return maybe_failure(failure{ErrorCode::INTERNAL, "cannot write " + path});
   }
   return run_runtime("update", runc::runc_client::update_args(cfg_.id, path))
-      .then([path](maybe_failure err) {
+      .then([this, path](maybe_failure err) {
         unlink(path.c_str());
-        return err;
+        return about(std::move(err), "update", cfg_.id);
       });
 }
 
@@ -235,11 +255,14 @@ kj::Promise<maybe_failure> task::checkpoint(std::string path, bool exit) {
   status before = of(init_->st);
   return run_runtime("checkpoint",
                      runc::runc_client::checkpoint_args(cfg_.id, path, !exit, path + ".work"))
-      .then([this, before](maybe_failure err) -> maybe_failure {
+      .then([this, before, path](maybe_failure err) -> maybe_failure {
         if (err) {
-          // CRIU failing is the machine's limit, not a bug: say why in CRIU's words.
+          // CRIU failing is the machine's limit, not a bug: say why in CRIU's
+          // words (runc itself only says "criu failed" and where the log is).
           err->code = ErrorCode::UNAVAILABLE;
           err->message = "cannot checkpoint task " + cfg_.id + ": " + err->message;
+          std::string criu = criu_reason(path + ".work/dump.log");
+          if (!criu.empty()) err->message += "; CRIU says: " + criu;
           return err;
         }
         apply(*init_, before, operation::checkpoint);
@@ -338,6 +361,12 @@ kj::Promise<maybe_failure> task::remove(std::string exec_id, pid_t& pid_out, exi
         out = *init_->exit;
         unmount_rootfs();
         unlink((cfg_.bundle + "/init.pid").c_str());
+        // Exits go out before the delete even when their output has not
+        // drained yet, or (deleted before it ran) the reaper has not seen it.
+        for (auto& [id, exec] : execs_) {
+          if (exec->exit) publish_exit(*exec);
+        }
+        publish_exit(*init_);
         const exit_record e = out;
         events_.publish("/tasks/delete", [&](wire::Event::Builder ev) {
           auto d = ev.initTaskDelete();

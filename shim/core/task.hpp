@@ -131,6 +131,7 @@ class task {
   std::unique_ptr<oom_watcher> oom_;
   bool rootfs_mounted_ = false;
   bool shutting_down_ = false;
+  bool init_starting_ = false;  // `runc start` runs: init's exit waits for the start event
   kj::Own<kj::PromiseFulfiller<void>> shutdown_fulfiller_;
   kj::ForkedPromise<void> shutdown_promise_;
   struct log_errors : kj::TaskSet::ErrorHandler {

@@ -45,12 +45,19 @@ void task::handle_exit(process& p, int status) {
                p.exec_id.empty() ? std::string("init") : "exec " + p.exec_id, p.pid, p.exit->code);
   if (p.kind == process_kind::init) write_exit_file(*p.exit);
   // Publish once its output has drained, so a waiter finds all of it written.
-  kj::Promise<void> drained = p.io ? p.io->drained() : kj::Promise<void>(kj::READY_NOW);
+  // A failure while copying output must not lose the exit: it is published anyway.
+  kj::Promise<void> drained = kj::READY_NOW;
+  if (p.io) {
+    drained = p.io->drained().catch_([this](kj::Exception&& e) {
+      spdlog::warn("task {}: output copy failed: {}", cfg_.id, e.getDescription().cStr());
+    });
+  }
   std::string exec_id = p.exec_id;
   background_.add(drained.exclusiveJoin(io_.provider->getTimer().afterDelay(kDrainTimeout))
                       .then([this, exec_id]() {
                         process* q = find(exec_id);
                         if (!q || !q->exit) return;
+                        q->exit_drained = true;
                         if (q->kind == process_kind::exec) {
                           publish_exit(*q);
                           maybe_publish_init_exit();
@@ -63,11 +70,12 @@ void task::handle_exit(process& p, int status) {
 // Init's exit goes out after every exec's: a subscriber that sees the task
 // exit knows no exec exit is still to come.
 void task::maybe_publish_init_exit() {
-  if (!init_ || !init_->exit || init_->exit_published) return;
+  // Only once init's own output drained, and never before its start event.
+  if (!init_ || !init_->exit || init_->exit_published || !init_->exit_drained) return;
+  if (init_starting_) return;
   for (auto& [id, p] : execs_) {
     if (p->pid > 0 && !p->exit_published) return;
   }
-  // Only once init's own output drained (handle_exit for init ran its timer).
   publish_exit(*init_);
 }
 

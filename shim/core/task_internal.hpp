@@ -17,6 +17,7 @@ struct task::process {
   process_state st = created_state{};
   pid_t pid = 0;
   std::optional<exit_record> exit;
+  bool exit_drained = false;  // its output drained (or the drain timed out) after the exit
   bool exit_published = false;
   std::string process_json;  // exec only: the OCI process to run
   stdio_paths stdio;
@@ -49,6 +50,16 @@ inline bool write_file(const std::string& path, const std::string& content) {
   }
   return rename(tmp.c_str(), path.c_str()) == 0;
 }
+
+// Names the object in a runtime's failure: "cannot pause task web: runc pause failed: ...".
+inline maybe_failure about(maybe_failure err, const std::string& op, const std::string& id) {
+  if (err) err->message = "cannot " + op + " task " + id + ": " + err->message;
+  return err;
+}
+
+// The reason CRIU gives in its log (the last of its "Error (file:line): what"
+// lines, probes of sub-commands left out), or empty when there is no log.
+std::string criu_reason(const std::string& log_path);
 
 }  // namespace detail
 }  // namespace berth::shim

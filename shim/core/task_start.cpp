@@ -161,14 +161,20 @@ kj::Promise<maybe_failure> task::start(std::string exec_id, pid_t& pid_out) {
   if (auto e = check(*p, operation::start)) return maybe_failure(e);
   if (p->kind == process_kind::init) {
     status before = of(p->st);
+    // A process that exits at once is reaped before `runc start` returns; its
+    // exit is held back until the start event is out (create -> start -> exit).
+    init_starting_ = true;
     return run_runtime("start", runc::runc_client::start_args(cfg_.id))
         .then([this, before, &pid_out](maybe_failure err) {
-          if (err) return err;
-          apply(*init_, before, operation::start);
-          pid_out = init_->pid;
-          events_.publish("/tasks/start", [this](wire::Event::Builder e) {
-            e.initTaskStart().setPid(static_cast<uint32_t>(init_->pid));
-          });
+          init_starting_ = false;
+          if (!err) {
+            apply(*init_, before, operation::start);
+            pid_out = init_->pid;
+            events_.publish("/tasks/start", [this](wire::Event::Builder e) {
+              e.initTaskStart().setPid(static_cast<uint32_t>(init_->pid));
+            });
+          }
+          maybe_publish_init_exit();
           return err;
         });
   }

@@ -7,6 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <capnp/schema.h>
+#include <dirent.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -131,6 +134,19 @@ void shim_client::disconnect() {
   stream_ = nullptr;
 }
 
+bool shim_client::pump_until(const std::function<bool()>& pred, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    io_.provider->getTimer().afterDelay(10 * kj::MILLISECONDS).wait(io_.waitScope);
+  }
+  return pred();
+}
+
+void shim_client::pump(int ms) {
+  io_.provider->getTimer().afterDelay(ms * kj::MILLISECONDS).wait(io_.waitScope);
+}
+
 int shim_pid(const std::string& state_dir) {
   std::ifstream f(state_dir + "/shim.pid");
   int pid = 0;
@@ -159,6 +175,144 @@ bool eventually(const std::function<bool()>& pred, int timeout_ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return pred();
+}
+
+std::vector<int> zombie_children(int pid) {
+  std::vector<int> found;
+  DIR* d = opendir("/proc");
+  if (!d) return found;
+  while (dirent* e = readdir(d)) {
+    int child = atoi(e->d_name);
+    if (child <= 0) continue;
+    // "pid (comm) S ppid ...": comm may hold spaces, so parse after the last ')'.
+    std::string stat = read_text("/proc/" + std::to_string(child) + "/stat");
+    auto close_paren = stat.rfind(')');
+    if (close_paren == std::string::npos || close_paren + 4 > stat.size()) continue;
+    char state = stat[close_paren + 2];
+    int ppid = atoi(stat.c_str() + close_paren + 4);
+    if (ppid == pid && state == 'Z') found.push_back(child);
+  }
+  closedir(d);
+  return found;
+}
+
+bool runc_knows(const std::string& id) {
+  return run_command({"runc", "state", id}).exit_code == 0;
+}
+
+test_shim::test_shim(const std::string& id, const bundle_options& opts, const std::string& runtime,
+                     const std::string& state_dir) {
+  args.id = id;
+  args.bundle = dir / "bundle";
+  args.runtime = runtime;
+  args.state_dir = state_dir.empty() || state_dir.front() == '/' ? state_dir : dir / state_dir;
+  make_busybox_bundle(args.bundle, opts);
+  auto r = start_shim(args);
+  if (r.exit_code != 0) {
+    throw std::runtime_error("berth-shim start failed (" + std::to_string(r.exit_code) +
+                             "): " + r.err);
+  }
+  address = r.out;
+}
+
+test_shim::~test_shim() {
+  delete_shim(args);
+}
+
+// ---- one call each ----------------------------------------------------------
+
+namespace {
+void set_stdio(wire::Stdio::Builder b, const stdio_spec& io) {
+  b.setStdin(io.in);
+  b.setStdout(io.out);
+  b.setStderr(io.err);
+  b.setTerminal(io.terminal);
+}
+}  // namespace
+
+namespace rpc {
+
+capnp::Response<Task::CreateResults> create(shim_client& c, const std::string& id,
+                                            const std::string& bundle, const stdio_spec& io) {
+  auto req = c.task().createRequest();
+  auto r = req.initReq();
+  r.setId(id);
+  r.setBundle(bundle);
+  set_stdio(r.initStdio(), io);
+  return answer(c, req.send(), "create");
+}
+
+capnp::Response<Task::StartResults> start(shim_client& c, const std::string& exec_id) {
+  auto req = c.task().startRequest();
+  req.initReq().setExecId(exec_id);
+  return answer(c, req.send(), "start");
+}
+
+capnp::Response<Task::StateResults> state(shim_client& c, const std::string& exec_id) {
+  auto req = c.task().stateRequest();
+  req.initReq().setExecId(exec_id);
+  return answer(c, req.send(), "state");
+}
+
+capnp::Response<Task::KillResults> kill(shim_client& c, int signal, const std::string& exec_id,
+                                        bool all) {
+  auto req = c.task().killRequest();
+  auto r = req.initReq();
+  r.setExecId(exec_id);
+  r.setSignal(static_cast<uint32_t>(signal));
+  r.setAll(all);
+  return answer(c, req.send(), "kill");
+}
+
+capnp::Response<Task::ExecResults> exec(shim_client& c, const std::string& exec_id,
+                                        const std::vector<std::string>& args,
+                                        const stdio_spec& io) {
+  auto req = c.task().execRequest();
+  auto r = req.initReq();
+  r.setExecId(exec_id);
+  auto list = r.initSpec().initArgs(static_cast<unsigned>(args.size()));
+  for (unsigned i = 0; i < args.size(); ++i) list.set(i, args[i]);
+  set_stdio(r.initStdio(), io);
+  return answer(c, req.send(), "exec");
+}
+
+capnp::Response<Task::WaitResults> wait(shim_client& c, const std::string& exec_id) {
+  auto req = c.task().waitRequest();
+  req.initReq().setExecId(exec_id);
+  return answer(c, req.send(), "wait");
+}
+
+capnp::Response<Task::DeleteResults> remove(shim_client& c, const std::string& exec_id) {
+  auto req = c.task().deleteRequest();
+  req.initReq().setExecId(exec_id);
+  return answer(c, req.send(), "remove");
+}
+
+capnp::Response<Task::PauseResults> pause(shim_client& c) {
+  auto req = c.task().pauseRequest();
+  req.initReq();
+  return answer(c, req.send(), "pause");
+}
+
+capnp::Response<Task::ResumeResults> resume(shim_client& c) {
+  auto req = c.task().resumeRequest();
+  req.initReq();
+  return answer(c, req.send(), "resume");
+}
+
+capnp::Response<Task::ShutdownResults> shutdown(shim_client& c, bool now) {
+  auto req = c.task().shutdownRequest();
+  req.initReq().setNow(now);
+  return answer(c, req.send(), "shutdown");
+}
+
+}  // namespace rpc
+
+std::string code_name(wire::ErrorCode code) {
+  auto enumerants = capnp::Schema::from<wire::ErrorCode>().getEnumerants();
+  auto i = static_cast<unsigned>(code);
+  if (i >= enumerants.size()) return "code " + std::to_string(i);
+  return enumerants[i].getProto().getName();
 }
 
 }  // namespace berth::test

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "schema/shim.capnp.h"
+#include "tests/support/busybox_bundle.hpp"
 
 namespace berth::test {
 
@@ -49,6 +50,11 @@ class shim_client {
   kj::AsyncIoContext& io() { return io_; }
   void reconnect(const std::string& address);
   void disconnect();
+  // Runs this client's event loop (so capabilities it serves, an EventSink,
+  // get their calls) until pred() or the deadline; returns pred()'s last value.
+  bool pump_until(const std::function<bool()>& pred, int timeout_ms = 5000);
+  // Runs the event loop for `ms` milliseconds.
+  void pump(int ms);
 
  private:
   kj::AsyncIoContext io_;
@@ -63,5 +69,93 @@ bool process_alive(int pid);
 std::string read_text(const std::string& path);
 // Polls until pred() or the deadline; returns pred()'s last value.
 bool eventually(const std::function<bool()>& pred, int timeout_ms = 5000);
+// Pids whose parent is `pid` and that are zombies (exited, not reaped).
+std::vector<int> zombie_children(int pid);
+// True when `runc state ID` knows the container (the default runc root).
+bool runc_knows(const std::string& id);
+
+// A shim started for one test on a fresh busybox bundle in its own temp dir
+// (the bundle is dir/bundle; a relative state_dir is taken inside dir, an
+// empty one means the bundle).
+// Throws std::runtime_error with the shim's message when it cannot start. The
+// destructor runs `berth-shim delete`, so nothing stays behind when a test
+// fails half way.
+struct test_shim {
+  temp_dir dir{"berth-shim-test"};
+  shim_args args;
+  std::string address;  // "unix:/path"
+
+  explicit test_shim(const std::string& id, const bundle_options& opts = {},
+                     const std::string& runtime = "runc", const std::string& state_dir = "");
+  ~test_shim();
+  test_shim(const test_shim&) = delete;
+  test_shim& operator=(const test_shim&) = delete;
+};
+
+// ---- one call each: send a request, wait for the answer --------------------
+
+using Task = wire::shim::Task;
+
+// How long a call waits for the shim's answer before it throws.
+inline constexpr kj::Duration kCallDeadline = 60 * kj::SECONDS;
+
+// Waits for a sent call's answer, but not forever: a shim that never answers
+// fails the test with the call's name instead of hanging it until ctest's
+// timeout. `answer(c, req.send(), "stats")`.
+template <typename Results>
+capnp::Response<Results> answer(shim_client& c, capnp::RemotePromise<Results> sent,
+                                const char* call) {
+  kj::Promise<capnp::Response<Results>> promise = kj::mv(sent);
+  auto deadline =
+      c.io()
+          .provider->getTimer()
+          .afterDelay(kCallDeadline)
+          .then([call]() -> capnp::Response<Results> {
+            kj::throwFatalException(KJ_EXCEPTION(FAILED, "no answer from the shim in time", call));
+          });
+  return promise.exclusiveJoin(kj::mv(deadline)).wait(c.wait_scope());
+}
+
+// Every field has an initializer, so designated initializers ({.out = p})
+// compile clean under -Wextra.
+struct stdio_spec {
+  std::string in{};
+  std::string out{};
+  std::string err{};
+  bool terminal = false;
+};
+
+namespace rpc {
+capnp::Response<Task::CreateResults> create(shim_client& c, const std::string& id,
+                                            const std::string& bundle, const stdio_spec& io = {});
+capnp::Response<Task::StartResults> start(shim_client& c, const std::string& exec_id = "");
+capnp::Response<Task::StateResults> state(shim_client& c, const std::string& exec_id = "");
+capnp::Response<Task::KillResults> kill(shim_client& c, int signal, const std::string& exec_id = "",
+                                        bool all = false);
+capnp::Response<Task::ExecResults> exec(shim_client& c, const std::string& exec_id,
+                                        const std::vector<std::string>& args,
+                                        const stdio_spec& io = {});
+capnp::Response<Task::WaitResults> wait(shim_client& c, const std::string& exec_id = "");
+capnp::Response<Task::DeleteResults> remove(shim_client& c, const std::string& exec_id = "");
+capnp::Response<Task::PauseResults> pause(shim_client& c);
+capnp::Response<Task::ResumeResults> resume(shim_client& c);
+capnp::Response<Task::ShutdownResults> shutdown(shim_client& c, bool now = false);
+}  // namespace rpc
+
+// The error of a response as a test reads it: code OK and no message when
+// the call succeeded.
+struct call_error {
+  wire::ErrorCode code = wire::ErrorCode::OK;
+  std::string message;
+};
+
+template <typename Reader>
+call_error error_of(Reader resp) {
+  if (!resp.hasError()) return {};
+  return {resp.getError().getCode(), resp.getError().getMessage()};
+}
+
+// "failedPrecondition", "ok", ... (the schema's names).
+std::string code_name(wire::ErrorCode code);
 
 }  // namespace berth::test
