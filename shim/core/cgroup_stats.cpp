@@ -39,26 +39,32 @@ bool read_keyed(const std::string& path, const std::string& key, uint64_t& out) 
 
 }  // namespace
 
-std::optional<std::string> read_cgroup_usage(pid_t pid, cgroup_usage& out,
-                                             const std::string& root) {
-  const std::string proc = "/proc/" + std::to_string(pid) + "/cgroup";
-  std::ifstream f(proc);
-  if (!f) return "cannot read " + proc + ": the process is gone";
-  std::map<std::string, std::string> v1;  // controller -> path
-  std::string v2_path;
-  bool have_v2 = false;
+proc_cgroups read_proc_cgroups(pid_t pid) {
+  proc_cgroups out;
+  std::ifstream f("/proc/" + std::to_string(pid) + "/cgroup");
+  out.found = static_cast<bool>(f);
   for (std::string line; std::getline(f, line);) {
     auto a = line.find(':'), b = line.find(':', a + 1);
     if (a == std::string::npos || b == std::string::npos) continue;
     std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
     if (controllers.empty()) {
-      v2_path = path;
-      have_v2 = true;
+      out.v2 = path;
       continue;
     }
     std::stringstream ss(controllers);
-    for (std::string c; std::getline(ss, c, ',');) v1[c] = path;
+    for (std::string c; std::getline(ss, c, ',');) out.v1[c] = path;
   }
+  return out;
+}
+
+std::optional<std::string> read_cgroup_usage(pid_t pid, cgroup_usage& out,
+                                             const std::string& root) {
+  const std::string proc = "/proc/" + std::to_string(pid) + "/cgroup";
+  proc_cgroups groups = read_proc_cgroups(pid);
+  if (!groups.found) return "cannot read " + proc + ": the process is gone";
+  auto& v1 = groups.v1;
+  const bool have_v2 = groups.v2.has_value();
+  const std::string v2_path = groups.v2.value_or("");
 
   if (v1.count("memory")) {
     const std::string dir = root + "/memory" + v1["memory"];

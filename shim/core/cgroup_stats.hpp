@@ -5,10 +5,19 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
 namespace berth::shim {
+
+// The cgroups of a process as /proc/<pid>/cgroup lists them.
+struct proc_cgroups {
+  bool found = false;                     // the file could be read
+  std::map<std::string, std::string> v1;  // controller -> path (v1 hierarchies)
+  std::optional<std::string> v2;          // path in the unified hierarchy
+};
+proc_cgroups read_proc_cgroups(pid_t pid);
 
 struct cgroup_usage {
   uint64_t memory_usage = 0, memory_limit = 0;

@@ -1,5 +1,7 @@
 #include "shim/core/oom_watcher.hpp"
 
+#include "shim/core/cgroup_stats.hpp"
+
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -13,19 +15,12 @@ namespace {
 
 // The memory controller's directory for `pid`: v1 ("N:memory:/path") or v2 ("0::/path").
 std::string memory_cgroup(pid_t pid, const std::string& root, bool& v2) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/cgroup");
-  std::string v2_path;
-  for (std::string line; std::getline(f, line);) {
-    auto a = line.find(':'), b = line.find(':', a + 1);
-    if (a == std::string::npos || b == std::string::npos) continue;
-    std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-    if (controllers.empty()) {
-      v2_path = path;
-    } else if (("," + controllers + ",").find(",memory,") != std::string::npos) {
-      v2 = false;
-      return root + "/memory" + path;
-    }
+  proc_cgroups groups = read_proc_cgroups(pid);
+  if (auto it = groups.v1.find("memory"); it != groups.v1.end()) {
+    v2 = false;
+    return root + "/memory" + it->second;
   }
+  std::string v2_path = groups.v2.value_or("");
   if (v2_path.empty()) return "";
   v2 = true;
   std::string dir = root + v2_path;
