@@ -19,11 +19,13 @@ namespace {
 using run_command_atom = caf::atom_constant<caf::atom("runCmd")>;
 
 // One command on its own thread: a detached actor that answers once and quits.
-caf::behavior command_runner(caf::event_based_actor* self) {
+// It gets its command at spawn (CAF 0.17 dereferences a null argument tuple
+// when a function actor is spawned with no arguments).
+caf::behavior command_runner(caf::event_based_actor* self, std::vector<std::string> argv,
+                             std::chrono::milliseconds timeout) {
   return {
-      [self](run_command_atom, const std::vector<std::string>& argv,
-             std::int64_t timeout_ms) -> command_output {
-        auto out = run_command(argv, std::chrono::milliseconds{timeout_ms});
+      [self, argv = std::move(argv), timeout](run_command_atom) -> command_output {
+        auto out = run_command(argv, timeout);
         self->quit();
         return out;
       },
@@ -88,11 +90,11 @@ caf::error run_failure(const command_output& r, const std::string& what) {
 // actor's context), the promise an error if the runner itself failed.
 template <class Promise, class Done>
 void run_detached(runtime_pointer self, std::vector<std::string> argv, Promise rp, Done done) {
-  auto runner = self->spawn<caf::detached>(command_runner);
-  auto timeout = static_cast<std::int64_t>(self->state.cfg.command_timeout.count());
+  auto runner =
+      self->spawn<caf::detached>(command_runner, std::move(argv), self->state.cfg.command_timeout);
   // The runner enforces the timeout itself (and kills the child); the request
   // waits for it.
-  self->request(runner, caf::infinite, run_command_atom::value, std::move(argv), timeout)
+  self->request(runner, caf::infinite, run_command_atom::value)
       .then([done](command_output& out) mutable { done(out); },
             [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }
