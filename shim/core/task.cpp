@@ -103,14 +103,20 @@ kj::Promise<maybe_failure> task::run_runtime(std::string op, std::vector<std::st
       });
 }
 
+// The not-found answer for a process this task does not have: init before
+// create, or an exec id never added (or already deleted).
+failure task::missing(const std::string& exec_id) const {
+  return {ErrorCode::NOT_FOUND, exec_id.empty()
+                                    ? "task " + cfg_.id + " was not created"
+                                    : "exec " + exec_id + " of task " + cfg_.id + " not found"};
+}
+
 // ---- queries ---------------------------------------------------------------
 
 maybe_failure task::state(const std::string& exec_id, process_view& out) const {
   const process* p = find(exec_id);
   if (!p) {
-    return failure{ErrorCode::NOT_FOUND,
-                   exec_id.empty() ? "task " + cfg_.id + " was not created"
-                                   : "exec " + exec_id + " of task " + cfg_.id + " not found"};
+    return missing(exec_id);
   }
   out.exec_id = p->exec_id;
   out.pid = p->pid;
@@ -121,8 +127,7 @@ maybe_failure task::state(const std::string& exec_id, process_view& out) const {
 }
 
 kj::Promise<maybe_failure> task::pids(std::vector<process_entry>& out) {
-  if (!init_)
-    return maybe_failure(failure{ErrorCode::NOT_FOUND, "task " + cfg_.id + " was not created"});
+  if (!init_) return maybe_failure(missing(""));
   if (auto e = check(*init_, operation::pids)) return maybe_failure(e);
   auto text = kj::heap<std::string>();
   std::string* raw = text.get();
@@ -147,7 +152,7 @@ kj::Promise<maybe_failure> task::pids(std::vector<process_entry>& out) {
 }
 
 maybe_failure task::stats(wire::Stats::Builder out) const {
-  if (!init_) return failure{ErrorCode::NOT_FOUND, "task " + cfg_.id + " was not created"};
+  if (!init_) return missing("");
   if (auto e = check(*init_, operation::stats)) return e;
   cgroup_usage u;
   if (auto err = read_cgroup_usage(init_->pid, u)) {
@@ -164,29 +169,30 @@ maybe_failure task::stats(wire::Stats::Builder out) const {
 // ---- pause / resume / kill / update / checkpoint ---------------------------
 
 kj::Promise<maybe_failure> task::pause() {
-  if (!init_)
-    return maybe_failure(failure{ErrorCode::NOT_FOUND, "task " + cfg_.id + " was not created"});
-  if (auto e = check(*init_, operation::pause)) return maybe_failure(e);
-  status before = of(init_->st);
-  return run_runtime("pause", runc::runc_client::pause_args(cfg_.id))
-      .then([this, before](maybe_failure err) {
-        if (err) return about(std::move(err), "pause", cfg_.id);
-        apply(*init_, before, operation::pause);
-        events_.publish("/tasks/paused", [](wire::Event::Builder e) { e.setTaskPaused(); });
-        return err;
-      });
+  return freeze(operation::pause);
 }
 
 kj::Promise<maybe_failure> task::resume() {
-  if (!init_)
-    return maybe_failure(failure{ErrorCode::NOT_FOUND, "task " + cfg_.id + " was not created"});
-  if (auto e = check(*init_, operation::resume)) return maybe_failure(e);
+  return freeze(operation::resume);
+}
+
+// pause and resume differ only in the runtime verb and the event they publish.
+kj::Promise<maybe_failure> task::freeze(operation op) {
+  if (!init_) return maybe_failure(missing(""));
+  if (auto e = check(*init_, op)) return maybe_failure(e);
+  const bool pausing = op == operation::pause;
   status before = of(init_->st);
-  return run_runtime("resume", runc::runc_client::resume_args(cfg_.id))
-      .then([this, before](maybe_failure err) {
-        if (err) return about(std::move(err), "resume", cfg_.id);
-        apply(*init_, before, operation::resume);
-        events_.publish("/tasks/resumed", [](wire::Event::Builder e) { e.setTaskResumed(); });
+  auto args =
+      pausing ? runc::runc_client::pause_args(cfg_.id) : runc::runc_client::resume_args(cfg_.id);
+  return run_runtime(pausing ? "pause" : "resume", std::move(args))
+      .then([this, before, op, pausing](maybe_failure err) {
+        if (err) return about(std::move(err), pausing ? "pause" : "resume", cfg_.id);
+        apply(*init_, before, op);
+        if (pausing) {
+          events_.publish("/tasks/paused", [](wire::Event::Builder e) { e.setTaskPaused(); });
+        } else {
+          events_.publish("/tasks/resumed", [](wire::Event::Builder e) { e.setTaskResumed(); });
+        }
         return err;
       });
 }
@@ -198,10 +204,7 @@ kj::Promise<maybe_failure> task::kill(std::string exec_id, int signal, bool all)
   }
   process* p = find(exec_id);
   if (!p) {
-    return maybe_failure(failure{ErrorCode::NOT_FOUND,
-                                 exec_id.empty()
-                                     ? "task " + cfg_.id + " was not created"
-                                     : "exec " + exec_id + " of task " + cfg_.id + " not found"});
+    return maybe_failure(missing(exec_id));
   }
   if (auto e = check(*p, operation::kill)) return maybe_failure(e);
   if (p->kind == process_kind::exec) {
@@ -229,8 +232,7 @@ kj::Promise<maybe_failure> task::kill(std::string exec_id, int signal, bool all)
 }
 
 kj::Promise<maybe_failure> task::update(std::string resources_json) {
-  if (!init_)
-    return maybe_failure(failure{ErrorCode::NOT_FOUND, "task " + cfg_.id + " was not created"});
+  if (!init_) return maybe_failure(missing(""));
   if (auto e = check(*init_, operation::update)) return maybe_failure(e);
   const std::string path = cfg_.bundle + "/resources.json";
   if (!write_file(path, resources_json)) {
@@ -244,8 +246,7 @@ kj::Promise<maybe_failure> task::update(std::string resources_json) {
 }
 
 kj::Promise<maybe_failure> task::checkpoint(std::string path, bool exit) {
-  if (!init_)
-    return maybe_failure(failure{ErrorCode::NOT_FOUND, "task " + cfg_.id + " was not created"});
+  if (!init_) return maybe_failure(missing(""));
   if (auto e = check(*init_, operation::checkpoint)) return maybe_failure(e);
   if (path.empty() || path.front() != '/') {
     return maybe_failure(failure{ErrorCode::INVALID_ARGUMENT,
@@ -276,7 +277,7 @@ maybe_failure task::exec(std::string exec_id, std::string process_json, stdio_pa
   if (auto err = check_identifier("exec id", exec_id)) {
     return failure{ErrorCode::INVALID_ARGUMENT, *err};
   }
-  if (!init_) return failure{ErrorCode::NOT_FOUND, "task " + cfg_.id + " was not created"};
+  if (!init_) return missing("");
   if (auto e = check(*init_, operation::exec)) return e;
   if (execs_.count(exec_id)) {
     return failure{ErrorCode::ALREADY_EXISTS,
@@ -314,10 +315,7 @@ maybe_failure task::exec(std::string exec_id, std::string process_json, stdio_pa
 kj::Promise<maybe_failure> task::wait(std::string exec_id, exit_record& out) {
   process* p = find(exec_id);
   if (!p) {
-    return maybe_failure(failure{ErrorCode::NOT_FOUND,
-                                 exec_id.empty()
-                                     ? "task " + cfg_.id + " was not created"
-                                     : "exec " + exec_id + " of task " + cfg_.id + " not found"});
+    return maybe_failure(missing(exec_id));
   }
   if (p->exit_published) {
     out = *p->exit;
@@ -336,10 +334,7 @@ kj::Promise<maybe_failure> task::wait(std::string exec_id, exit_record& out) {
 kj::Promise<maybe_failure> task::remove(std::string exec_id, pid_t& pid_out, exit_record& out) {
   process* p = find(exec_id);
   if (!p) {
-    return maybe_failure(failure{ErrorCode::NOT_FOUND,
-                                 exec_id.empty()
-                                     ? "task " + cfg_.id + " was not created"
-                                     : "exec " + exec_id + " of task " + cfg_.id + " not found"});
+    return maybe_failure(missing(exec_id));
   }
   if (auto e = check(*p, operation::delete_)) return maybe_failure(e);
   if (p->kind == process_kind::exec) {

@@ -102,6 +102,8 @@ class task {
   struct process;
   process* find(const std::string& exec_id);
   const process* find(const std::string& exec_id) const;
+  failure missing(const std::string& exec_id) const;
+  kj::Promise<maybe_failure> freeze(operation op);
   maybe_failure check(const process& p, operation op) const;
   void apply(process& p, status before, operation op);
 

@@ -153,10 +153,7 @@ kj::Promise<maybe_failure> task::create(stdio_paths stdio, std::vector<mount_spe
 kj::Promise<maybe_failure> task::start(std::string exec_id, pid_t& pid_out) {
   process* p = find(exec_id);
   if (!p) {
-    return maybe_failure(failure{ErrorCode::NOT_FOUND,
-                                 exec_id.empty()
-                                     ? "task " + cfg_.id + " was not created"
-                                     : "exec " + exec_id + " of task " + cfg_.id + " not found"});
+    return maybe_failure(missing(exec_id));
   }
   if (auto e = check(*p, operation::start)) return maybe_failure(e);
   if (p->kind == process_kind::init) {
