@@ -342,6 +342,56 @@ void shim_link::remove(std::uint64_t call, shim_delete x, kj::Duration d) {
   });
 }
 
+void shim_link::close_io(std::uint64_t call, shim_close_io x, kj::Duration d) {
+  run(call, "closeIo", d, [x = std::move(x)](Task::Client& t) {
+    auto req = t.closeIoRequest();
+    auto r = req.initReq();
+    r.setExecId(x.exec_id);
+    r.setStdin(x.stdin);
+    return req.send().then([](auto resp) { return no_value(resp.getResp()); });
+  });
+}
+
+void shim_link::resize_pty(std::uint64_t call, shim_resize_pty x, kj::Duration d) {
+  run(call, "resizePty", d, [x = std::move(x)](Task::Client& t) {
+    auto req = t.resizePtyRequest();
+    auto r = req.initReq();
+    r.setExecId(x.exec_id);
+    r.setWidth(x.width);
+    r.setHeight(x.height);
+    return req.send().then([](auto resp) { return no_value(resp.getResp()); });
+  });
+}
+
+void shim_link::update(std::uint64_t call, shim_update x, kj::Duration d) {
+  run(call, "update", d, [x](Task::Client& t) {
+    auto req = t.updateRequest();
+    convert::fill(req.initReq().initResources(), x.resources);
+    return req.send().then([](auto resp) { return no_value(resp.getResp()); });
+  });
+}
+
+void shim_link::stats(std::uint64_t call, kj::Duration d) {
+  run(call, "stats", d, [](Task::Client& t) {
+    auto req = t.statsRequest();
+    req.initReq();
+    return req.send().then([](auto r) {
+      return answer(r.getResp(),
+                    [](auto ok) { return caf::make_message(convert::from_wire(ok.getStats())); });
+    });
+  });
+}
+
+void shim_link::checkpoint(std::uint64_t call, shim_checkpoint x, kj::Duration d) {
+  run(call, "checkpoint", d, [x = std::move(x)](Task::Client& t) {
+    auto req = t.checkpointRequest();
+    auto r = req.initReq();
+    r.setPath(x.path);
+    r.setExit(x.exit);
+    return req.send().then([](auto resp) { return no_value(resp.getResp()); });
+  });
+}
+
 void shim_link::shutdown(std::uint64_t call, shim_shutdown x, kj::Duration d) {
   run(call, "shutdown", d, [x](Task::Client& t) {
     auto req = t.shutdownRequest();

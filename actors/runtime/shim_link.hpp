@@ -55,6 +55,11 @@ class shim_link final : public io_thread::resource, private kj::TaskSet::ErrorHa
   void exec(std::uint64_t call, shim_exec req, kj::Duration d);
   void wait(std::uint64_t call, shim_wait req);  // no deadline
   void remove(std::uint64_t call, shim_delete req, kj::Duration d);
+  void close_io(std::uint64_t call, shim_close_io req, kj::Duration d);
+  void resize_pty(std::uint64_t call, shim_resize_pty req, kj::Duration d);
+  void update(std::uint64_t call, shim_update req, kj::Duration d);
+  void stats(std::uint64_t call, kj::Duration d);
+  void checkpoint(std::uint64_t call, shim_checkpoint req, kj::Duration d);
   void shutdown(std::uint64_t call, shim_shutdown req, kj::Duration d);
   void subscribe(std::uint64_t call, shim_subscribe req, kj::Duration d);
 

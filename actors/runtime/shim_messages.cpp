@@ -47,6 +47,13 @@ void add_runtime_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<shim_wait>("berth.shim_wait");
   cfg.add_message_type<shim_delete>("berth.shim_delete");
   cfg.add_message_type<deleted_process>("berth.deleted_process");
+  cfg.add_message_type<shim_close_io>("berth.shim_close_io");
+  cfg.add_message_type<shim_resize_pty>("berth.shim_resize_pty");
+  cfg.add_message_type<resource_limits>("berth.resource_limits");
+  cfg.add_message_type<shim_update>("berth.shim_update");
+  cfg.add_message_type<shim_stats>("berth.shim_stats");
+  cfg.add_message_type<task_stats>("berth.task_stats");
+  cfg.add_message_type<shim_checkpoint>("berth.shim_checkpoint");
   cfg.add_message_type<shim_shutdown>("berth.shim_shutdown");
   cfg.add_message_type<shim_subscribe>("berth.shim_subscribe");
   cfg.add_message_type<shim_event>("berth.shim_event");

@@ -114,7 +114,8 @@ struct process_info {
   std::string command;
 };
 
-// -> void (also pause, resume, kill, exec, shutdown, subscribe)
+// -> void (also pause, resume, kill, exec, close_io, resize_pty, update,
+// checkpoint, shutdown, subscribe)
 struct shim_pause {};
 struct shim_resume {};
 struct shim_kill {
@@ -147,6 +148,56 @@ struct deleted_process {
 
 struct shim_shutdown {
   bool now = false;  // exit even with live processes (they are killed)
+};
+
+// Closes a process's stdin so it reads EOF. `stdin` mirrors the wire flag;
+// berth-shim closes stdin whether or not it is set, stdin being the only
+// stream it can close. (`stdin` is also a <cstdio> macro; glibc defines it as
+// itself, so the member name, chosen to match the wire, compiles.)
+struct shim_close_io {
+  std::string exec_id;
+  bool stdin = false;
+};
+
+// Sets the window size of a process's terminal; the shim refuses a process
+// without one (failed_precondition).
+struct shim_resize_pty {
+  std::string exec_id;
+  std::uint32_t width = 0;
+  std::uint32_t height = 0;
+};
+
+// The container's resource limits, as wire::Resources: zero leaves a limit
+// unchanged.
+struct resource_limits {
+  std::int64_t memory_limit = 0;  // bytes
+  std::int64_t cpu_quota = 0;     // microseconds per cpu_period
+  std::uint64_t cpu_period = 0;
+  std::uint64_t cpu_shares = 0;
+  std::int64_t pids_limit = 0;
+};
+
+// Changes the container's limits (`runc update`).
+struct shim_update {
+  resource_limits resources;
+};
+
+// -> task_stats, read from the task's cgroup.
+struct shim_stats {};
+struct task_stats {
+  std::uint64_t memory_usage = 0;  // bytes
+  std::uint64_t memory_limit = 0;  // bytes; 0 when unlimited
+  std::uint64_t cpu_usage_ns = 0;
+  std::uint64_t pids_current = 0;
+  std::uint64_t pids_limit = 0;  // 0 when unlimited
+};
+
+// `runc checkpoint` into `path` (absolute; it receives the CRIU image).
+// Without `exit` the task keeps running afterwards. Where CRIU cannot work
+// the shim answers unavailable with CRIU's reason.
+struct shim_checkpoint {
+  std::string path;
+  bool exit = false;
 };
 
 // Asks the shim to publish its events to the proxy's subscriber; events
@@ -265,6 +316,36 @@ typename Inspector::result_type inspect(Inspector& f, shim_shutdown& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shim_subscribe& x) {
   return f(caf::meta::type_name("berth.shim_subscribe"), x.after_sequence);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shim_close_io& x) {
+  return f(caf::meta::type_name("berth.shim_close_io"), x.exec_id, x.stdin);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shim_resize_pty& x) {
+  return f(caf::meta::type_name("berth.shim_resize_pty"), x.exec_id, x.width, x.height);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resource_limits& x) {
+  return f(caf::meta::type_name("berth.resource_limits"), x.memory_limit, x.cpu_quota, x.cpu_period,
+           x.cpu_shares, x.pids_limit);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shim_update& x) {
+  return f(caf::meta::type_name("berth.shim_update"), x.resources);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shim_stats&) {
+  return f(caf::meta::type_name("berth.shim_stats"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_stats& x) {
+  return f(caf::meta::type_name("berth.task_stats"), x.memory_usage, x.memory_limit, x.cpu_usage_ns,
+           x.pids_current, x.pids_limit);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shim_checkpoint& x) {
+  return f(caf::meta::type_name("berth.shim_checkpoint"), x.path, x.exit);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shim_event& x) {

@@ -119,6 +119,27 @@ shim_proxy_impl::behavior_type serving(proxy_pointer self) {
           l.remove(id, std::move(x), d);
         });
       },
+      [=](shim_close_io& x) -> caf::result<void> {
+        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
+          l.close_io(id, std::move(x), d);
+        });
+      },
+      [=](shim_resize_pty& x) -> caf::result<void> {
+        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
+          l.resize_pty(id, std::move(x), d);
+        });
+      },
+      [=](shim_update x) -> caf::result<void> {
+        return call(self, [d, x](shim_link& l, std::uint64_t id) { l.update(id, x, d); });
+      },
+      [=](shim_stats) -> caf::result<task_stats> {
+        return call(self, [d](shim_link& l, std::uint64_t id) { l.stats(id, d); });
+      },
+      [=](shim_checkpoint& x) -> caf::result<void> {
+        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
+          l.checkpoint(id, std::move(x), d);
+        });
+      },
       [=](shim_shutdown x) -> caf::result<void> {
         return call(self, [d, x](shim_link& l, std::uint64_t id) { l.shutdown(id, x, d); });
       },

@@ -43,17 +43,18 @@ namespace berth {
 // two converts to it; any other actor can be cast with caf::actor_cast.
 using shim_event_sink = caf::typed_actor<caf::reacts_to<shim_event>, caf::reacts_to<shim_lost>>;
 
-using shim_proxy_actor =
-    caf::typed_actor<caf::replies_to<shim_connect>::with<shim_info>,
-                     caf::replies_to<shim_create>::with<std::uint32_t>,  // init pid
-                     caf::replies_to<shim_start>::with<std::uint32_t>,   // pid
-                     caf::replies_to<shim_state>::with<process_state>,
-                     caf::replies_to<shim_pids>::with<std::vector<process_info>>,
-                     caf::reacts_to<shim_pause>, caf::reacts_to<shim_resume>,
-                     caf::reacts_to<shim_kill>, caf::reacts_to<shim_exec>,
-                     caf::replies_to<shim_wait>::with<exit_status>,  // no deadline
-                     caf::replies_to<shim_delete>::with<deleted_process>,
-                     caf::reacts_to<shim_shutdown>, caf::reacts_to<shim_subscribe>>;
+using shim_proxy_actor = caf::typed_actor<
+    caf::replies_to<shim_connect>::with<shim_info>,
+    caf::replies_to<shim_create>::with<std::uint32_t>,  // init pid
+    caf::replies_to<shim_start>::with<std::uint32_t>,   // pid
+    caf::replies_to<shim_state>::with<process_state>,
+    caf::replies_to<shim_pids>::with<std::vector<process_info>>, caf::reacts_to<shim_pause>,
+    caf::reacts_to<shim_resume>, caf::reacts_to<shim_kill>, caf::reacts_to<shim_exec>,
+    caf::replies_to<shim_wait>::with<exit_status>,  // no deadline
+    caf::replies_to<shim_delete>::with<deleted_process>, caf::reacts_to<shim_close_io>,
+    caf::reacts_to<shim_resize_pty>, caf::reacts_to<shim_update>,
+    caf::replies_to<shim_stats>::with<task_stats>, caf::reacts_to<shim_checkpoint>,
+    caf::reacts_to<shim_shutdown>, caf::reacts_to<shim_subscribe>>;
 
 struct shim_proxy_config {
   std::string ns = "default";

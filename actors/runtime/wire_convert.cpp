@@ -69,6 +69,14 @@ void fill(wire::shim::ExecRequest::Builder b, const shim_exec& x) {
   fill(b.initStdio(), x.stdio);
 }
 
+void fill(wire::Resources::Builder b, const resource_limits& x) {
+  b.setMemoryLimit(x.memory_limit);
+  b.setCpuQuota(x.cpu_quota);
+  b.setCpuPeriod(x.cpu_period);
+  b.setCpuShares(x.cpu_shares);
+  b.setPidsLimit(x.pids_limit);
+}
+
 stdio_paths from_wire(wire::Stdio::Reader r) {
   return {r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal()};
 }
@@ -108,6 +116,11 @@ std::vector<process_info> from_wire(wire::shim::PidsResponse::Reader r) {
 
 deleted_process from_wire(wire::shim::DeleteResponse::Reader r) {
   return {r.getPid(), r.hasStatus() ? from_wire(r.getStatus()) : exit_status{}};
+}
+
+task_stats from_wire(wire::Stats::Reader r) {
+  return {r.getMemoryUsage(), r.getMemoryLimit(), r.getCpuUsageNs(), r.getPidsCurrent(),
+          r.getPidsLimit()};
 }
 
 shim_event from_wire(wire::Event::Reader r) {

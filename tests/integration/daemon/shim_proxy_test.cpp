@@ -1,9 +1,11 @@
 // Shim proxies against real shims and runc: every operation as a message,
 // events in order at the subscriber, deadlines on a stopped shim, and a
-// killed shim answered `unavailable`.
+// killed shim answered `unavailable`; stats, update, closeIo, resizePty and
+// checkpoint with what the shim, runc and the kernel really answer.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 
@@ -255,4 +257,176 @@ TEST_CASE("events wait in the shim while no subscriber listens", "[daemon][proxy
   REQUIRE(f.collect_until([&] { return !f.events.empty(); }));
   CHECK(f.events[0].sequence == 2);
   CHECK(f.events[0].kind == shim_event_kind::task_start);
+}
+
+TEST_CASE("stats read the task's cgroup and update changes its limits through the proxy",
+          "[daemon][proxy][runc]") {
+  daemon_fixture f;
+  task_dir t("stats", {.args = {"sleep", "30"}});
+  auto proxy = f.start_and_connect(t);
+  REQUIRE_VALUE(f.ask<std::uint32_t>(proxy, shim_create{t.args.bundle, {}, {}, {}}));
+  REQUIRE_VALUE(f.ask<std::uint32_t>(proxy, shim_start{}));
+
+  auto before = f.ask<task_stats>(proxy, shim_stats{});
+  REQUIRE_VALUE(before);
+  // A busybox sleep: some memory, well under a gigabyte; one process at least.
+  CHECK(before->memory_usage > 0);
+  CHECK(before->memory_usage < (std::uint64_t{1} << 30));
+  CHECK(before->pids_current >= 1);
+
+  constexpr std::int64_t limit = 64 * 1024 * 1024;
+  REQUIRE(before->memory_limit != static_cast<std::uint64_t>(limit));
+  REQUIRE_NO_ERROR(f.tell(proxy, shim_update{{.memory_limit = limit}}));
+  auto after = f.ask<task_stats>(proxy, shim_stats{});
+  REQUIRE_VALUE(after);
+  CHECK(after->memory_limit == static_cast<std::uint64_t>(limit));
+  CHECK(after->memory_usage > 0);
+
+  // A limit below what the container already uses: runc's refusal, in the
+  // shim's words, and the container runs on.
+  auto refused = f.tell(proxy, shim_update{{.memory_limit = 4096}});
+  CHECK(error_code(refused) == errc::internal);
+  CHECK_THAT(error_message(refused), Catch::Matchers::StartsWith("cannot update task " + t.args.id +
+                                                                 ": runc update failed: "));
+
+  REQUIRE_NO_ERROR(f.tell(proxy, shim_kill{"", SIGKILL, false}));
+  REQUIRE_VALUE(f.ask<exit_status>(proxy, shim_wait{}));
+  // A stopped task has no cgroup to read.
+  auto stopped = f.ask<task_stats>(proxy, shim_stats{});
+  REQUIRE_FALSE(stopped);
+  CHECK(error_code(stopped.error()) == errc::failed_precondition);
+  CHECK(error_message(stopped.error()) == "cannot stats task " + t.args.id + ": it is stopped");
+  REQUIRE_VALUE(f.ask<deleted_process>(proxy, shim_delete{}));
+}
+
+TEST_CASE("closeIo through the proxy ends a stdin nobody wrote", "[daemon][proxy][runc]") {
+  daemon_fixture f;
+  task_dir t("close-io", {.args = {"cat"}});
+  const std::string fifo = t.dir / "stdin.fifo";
+  const std::string out = t.dir / "out.txt";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  auto proxy = f.start_and_connect(t);
+  REQUIRE_VALUE(f.ask<std::uint32_t>(
+      proxy, shim_create{t.args.bundle, stdio_paths{fifo, out, {}, false}, {}, {}}));
+  REQUIRE_VALUE(f.ask<std::uint32_t>(proxy, shim_start{}));
+  // cat waits for input that never comes...
+  auto st = f.ask<process_state>(proxy, shim_state{});
+  REQUIRE_VALUE(st);
+  CHECK(st->status == shim_status::running);
+  // ...until its stdin is closed.
+  REQUIRE_NO_ERROR(f.tell(proxy, shim_close_io{"", true}));
+  auto waited = f.ask<exit_status>(proxy, shim_wait{});
+  REQUIRE_VALUE(waited);
+  CHECK(waited->code == 0);
+  CHECK(read_text(out).empty());
+
+  auto unknown = f.tell(proxy, shim_close_io{"nope", true});
+  CHECK(error_code(unknown) == errc::not_found);
+  CHECK(error_message(unknown) == "process nope of task " + t.args.id + " not found");
+  REQUIRE_VALUE(f.ask<deleted_process>(proxy, shim_delete{}));
+}
+
+TEST_CASE("resizePty through the proxy: refused without a terminal, seen by one",
+          "[daemon][proxy][runc]") {
+  daemon_fixture f;
+  SECTION("no terminal") {
+    task_dir t("no-tty", {.args = {"sleep", "30"}});
+    auto proxy = f.start_and_connect(t);
+    REQUIRE_VALUE(f.ask<std::uint32_t>(proxy, shim_create{t.args.bundle, {}, {}, {}}));
+    REQUIRE_VALUE(f.ask<std::uint32_t>(proxy, shim_start{}));
+    auto refused = f.tell(proxy, shim_resize_pty{"", 80, 24});
+    CHECK(error_code(refused) == errc::failed_precondition);
+    CHECK(error_message(refused) ==
+          "cannot resize the terminal of task " + t.args.id + ": it has no terminal");
+    REQUIRE_NO_ERROR(f.tell(proxy, shim_kill{"", SIGKILL, false}));
+    REQUIRE_VALUE(f.ask<exit_status>(proxy, shim_wait{}));
+    REQUIRE_VALUE(f.ask<deleted_process>(proxy, shim_delete{}));
+  }
+  SECTION("a terminal") {
+    // The container prints its terminal's size over and over, so the new
+    // size shows that the resize reached the pty, not only that the shim
+    // said yes.
+    task_dir t("tty", {.args = {"sh", "-c", "while :; do busybox stty size; sleep 0.2; done"},
+                       .terminal = true});
+    const std::string out = t.dir / "out.txt";
+    auto proxy = f.start_and_connect(t);
+    REQUIRE_VALUE(f.ask<std::uint32_t>(
+        proxy, shim_create{t.args.bundle, stdio_paths{{}, out, {}, true}, {}, {}}));
+    REQUIRE_VALUE(f.ask<std::uint32_t>(proxy, shim_start{}));
+    REQUIRE_NO_ERROR(f.tell(proxy, shim_resize_pty{"", 120, 40}));
+    CHECK(eventually([&] { return read_text(out).find("40 120") != std::string::npos; }));
+    INFO(read_text(out));
+    REQUIRE_NO_ERROR(f.tell(proxy, shim_kill{"", SIGKILL, false}));
+    REQUIRE_VALUE(f.ask<exit_status>(proxy, shim_wait{}));
+    REQUIRE_VALUE(f.ask<deleted_process>(proxy, shim_delete{}));
+  }
+}
+
+TEST_CASE("checkpoint through the proxy is unavailable and says why", "[daemon][proxy][runc]") {
+  daemon_fixture f;
+  task_dir t("ckpt", {.args = {"sleep", "30"}});
+  auto proxy = f.start_and_connect(t);
+  REQUIRE_VALUE(f.ask<std::uint32_t>(proxy, shim_create{t.args.bundle, {}, {}, {}}));
+  REQUIRE_VALUE(f.ask<std::uint32_t>(proxy, shim_start{}));
+
+  auto bad_path = f.tell(proxy, shim_checkpoint{"relative", false});
+  CHECK(error_code(bad_path) == errc::invalid_argument);
+  CHECK(error_message(bad_path) == "invalid checkpoint path \"relative\": must be absolute");
+
+  // CRIU cannot dump on this kernel: the user learns it is the machine, not
+  // berth, and why.
+  auto err = f.tell(proxy, shim_checkpoint{t.dir / "image", false});
+  INFO(error_message(err));
+  CHECK(error_code(err) == errc::unavailable);
+  const std::string prefix = "cannot checkpoint task " + t.args.id + ": runc checkpoint failed: ";
+  REQUIRE_THAT(error_message(err), Catch::Matchers::StartsWith(prefix));
+  if (run_command({"sh", "-c", "command -v criu"}).exit_code == 0) {
+    // runc only says "criu failed"; CRIU's own words follow.
+    const std::string says = "; CRIU says: ";
+    auto at = error_message(err).find(says);
+    REQUIRE(at != std::string::npos);
+    CHECK(error_message(err).size() > at + says.size());
+  }
+  // The task is untouched.
+  auto st = f.ask<process_state>(proxy, shim_state{});
+  REQUIRE_VALUE(st);
+  CHECK(st->status == shim_status::running);
+  REQUIRE_NO_ERROR(f.tell(proxy, shim_kill{"", SIGKILL, false}));
+  REQUIRE_VALUE(f.ask<exit_status>(proxy, shim_wait{}));
+  REQUIRE_VALUE(f.ask<deleted_process>(proxy, shim_delete{}));
+}
+
+TEST_CASE("a stopped shim makes stats answer deadline_exceeded in time", "[daemon][proxy][runc]") {
+  daemon_fixture f(500ms);
+  task_dir t("stats-stopped-shim", {.args = {"sleep", "30"}});
+  auto proxy = f.start_and_connect(t);
+  REQUIRE_VALUE(f.ask<std::uint32_t>(proxy, shim_create{t.args.bundle, {}, {}, {}}));
+  REQUIRE_VALUE(f.ask<std::uint32_t>(proxy, shim_start{}));
+
+  int pid = shim_pid(t.args.state_dir);
+  REQUIRE(pid > 0);
+  REQUIRE(kill(pid, SIGSTOP) == 0);
+  struct resume_on_exit {
+    int pid;
+    ~resume_on_exit() { kill(pid, SIGCONT); }
+  } resume{pid};
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto stats = f.ask<task_stats>(proxy, shim_stats{});
+  auto took = since(t0);
+  REQUIRE_FALSE(stats);
+  CHECK(error_code(stats.error()) == errc::deadline_exceeded);
+  CHECK(error_message(stats.error()) ==
+        "shim for task default/" + t.args.id + " did not answer stats within 500ms");
+  CHECK(took.count() >= 450);
+  CHECK(took.count() < 1500);
+
+  // Woken, the shim answers again on the same connection.
+  REQUIRE(kill(pid, SIGCONT) == 0);
+  auto again = f.ask<task_stats>(proxy, shim_stats{});
+  REQUIRE_VALUE(again);
+  CHECK(again->pids_current >= 1);
+  REQUIRE_NO_ERROR(f.tell(proxy, shim_kill{"", SIGKILL, false}));
+  REQUIRE_VALUE(f.ask<exit_status>(proxy, shim_wait{}));
+  REQUIRE_VALUE(f.ask<deleted_process>(proxy, shim_delete{}));
 }
