@@ -1,0 +1,362 @@
+#include "actors/images/layer_unpack.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "actors/images/digest.hpp"
+#include "actors/images/images_error.hpp"
+#include "actors/images/rooted_fs.hpp"
+
+namespace berth::images {
+
+namespace {
+
+constexpr std::string_view whiteout_prefix = ".wh.";
+constexpr std::string_view opaque_marker = ".wh..wh..opq";
+
+struct archive_free {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+using archive_ptr = std::unique_ptr<archive, archive_free>;
+
+[[noreturn]] void bad_layer(const unpack_options& o, const std::string& why) {
+  throw images_error(error_kind::invalid_argument, "cannot unpack " + o.what + ": " + why);
+}
+
+// The decompressed stream of the layer, hashed as the tar reader consumes it,
+// so the diff id costs no second pass.
+struct decompressed_source {
+  archive* outer = nullptr;
+  sha256_hasher hasher;
+  std::int64_t bytes = 0;
+  std::vector<char> buffer = std::vector<char>(1 << 20);
+  std::string error;
+};
+
+la_ssize_t read_decompressed(archive*, void* client, const void** out) {
+  auto* src = static_cast<decompressed_source*>(client);
+  la_ssize_t n = archive_read_data(src->outer, src->buffer.data(), src->buffer.size());
+  if (n < 0) {
+    src->error = archive_error_string(src->outer) ? archive_error_string(src->outer) : "read error";
+    return -1;
+  }
+  src->hasher.update(src->buffer.data(), static_cast<std::size_t>(n));
+  src->bytes += n;
+  *out = src->buffer.data();
+  return n;
+}
+
+class layer_applier {
+ public:
+  layer_applier(int root, const unpack_options& o)
+      : root_(root), o_(o), as_root_(::geteuid() == 0) {}
+
+  void apply(archive* a, archive_entry* e) {
+    const char* raw = archive_entry_pathname(e);
+    std::string path = raw ? raw : "";
+    std::string what = "layer entry \"" + path + "\"";
+    auto parts = split_entry_path(path, "layer entry");
+    if (parts.empty()) return;  // the layer's root itself
+    const std::string base = parts.back();
+    unique_fd parent = open_dir_beneath(root_, parts, parts.size() - 1, true, what);
+    std::string parent_path = join_path(parts, parts.size() - 1);
+
+    if (base.rfind(whiteout_prefix, 0) == 0) {
+      whiteout(parent.get(), parent_path, base, what);
+      return;
+    }
+    std::string rel = join_path(parts, parts.size());
+    written_.insert(rel);
+
+    if (const char* link = archive_entry_hardlink(e)) {
+      hard_link(parent.get(), base, link, what);
+      return;
+    }
+    mode_t type = archive_entry_filetype(e);
+    switch (type) {
+      case AE_IFDIR:
+        make_dir(parent.get(), base, what);
+        break;
+      case AE_IFREG:
+        write_file(a, e, parent.get(), base, what);
+        break;
+      case AE_IFLNK: {
+        replace(parent.get(), base);
+        const char* target = archive_entry_symlink(e);
+        if (::symlinkat(target ? target : "", parent.get(), base.c_str()) != 0)
+          throw_errno("cannot create symlink for " + what);
+        break;
+      }
+      case AE_IFCHR:
+      case AE_IFBLK:
+        if (!as_root_) return;  // device nodes need root; skipped otherwise
+        replace(parent.get(), base);
+        if (::mknodat(parent.get(), base.c_str(), (type == AE_IFCHR ? S_IFCHR : S_IFBLK) | 0600,
+                      archive_entry_rdev(e)) != 0)
+          throw_errno("cannot create device node for " + what);
+        break;
+      case AE_IFIFO:
+        replace(parent.get(), base);
+        if (::mkfifoat(parent.get(), base.c_str(), 0600) != 0)
+          throw_errno("cannot create fifo for " + what);
+        break;
+      default:
+        bad_layer(o_, what + " has an unsupported type");
+    }
+    set_metadata(parent.get(), base, e, type, what);
+    if (type == AE_IFDIR) dirs_.push_back({parts, times_of(e)});
+  }
+
+  // Directory times last: creating entries inside changes them.
+  void finish() {
+    for (const auto& d : dirs_) {
+      unique_fd fd = open_dir_beneath(root_, d.parts, d.parts.size(), false, "layer directory");
+      ::futimens(fd.get(), d.times.data());
+    }
+  }
+
+ private:
+  struct dir_times {
+    std::vector<std::string> parts;
+    std::array<timespec, 2> times;
+  };
+
+  static std::array<timespec, 2> times_of(archive_entry* e) {
+    std::array<timespec, 2> t{};
+    t[0].tv_sec = archive_entry_atime_is_set(e) ? archive_entry_atime(e) : archive_entry_mtime(e);
+    t[0].tv_nsec =
+        archive_entry_atime_is_set(e) ? archive_entry_atime_nsec(e) : archive_entry_mtime_nsec(e);
+    t[1].tv_sec = archive_entry_mtime(e);
+    t[1].tv_nsec = archive_entry_mtime_nsec(e);
+    return t;
+  }
+
+  // Whatever is at `name` goes, unless both are directories (tar semantics).
+  static void replace(int parent, const std::string& name) { remove_tree_at(parent, name); }
+
+  void make_dir(int parent, const std::string& name, const std::string& what) {
+    struct stat st {};
+    if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISDIR(st.st_mode)) return;
+      remove_tree_at(parent, name);
+    }
+    if (::mkdirat(parent, name.c_str(), 0700) != 0)
+      throw_errno("cannot create directory for " + what);
+  }
+
+  void write_file(archive* a, archive_entry* e, int parent, const std::string& name,
+                  const std::string& what) {
+    replace(parent, name);
+    int fd =
+        ::openat(parent, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) throw_errno("cannot create file for " + what);
+    unique_fd guard(fd);
+    const void* buf = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    la_int64_t end = 0;
+    for (;;) {
+      int r = archive_read_data_block(a, &buf, &size, &offset);
+      if (r == ARCHIVE_EOF) break;
+      if (r != ARCHIVE_OK)
+        bad_layer(o_, "reading " + what + ": " +
+                          (archive_error_string(a) ? archive_error_string(a) : "read error"));
+      const char* p = static_cast<const char*>(buf);
+      size_t left = size;
+      la_int64_t at = offset;
+      while (left > 0) {
+        ssize_t n = ::pwrite(fd, p, left, at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("cannot write " + what);
+        p += n;
+        at += n;
+        left -= static_cast<size_t>(n);
+      }
+      end = at;
+    }
+    // A sparse file ends in a hole the data blocks do not cover.
+    if (end < archive_entry_size(e) && ::ftruncate(fd, archive_entry_size(e)) != 0)
+      throw_errno("cannot size " + what);
+  }
+
+  void hard_link(int parent, const std::string& name, const char* target, const std::string& what) {
+    auto tparts = split_entry_path(target, what + ": hard link target");
+    if (tparts.empty()) bad_layer(o_, what + " is a hard link to the layer root");
+    unique_fd tdir = open_dir_beneath(root_, tparts, tparts.size() - 1, false,
+                                      what + " (hard link to \"" + std::string(target) + "\")");
+    struct stat st {};
+    if (::fstatat(tdir.get(), tparts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      bad_layer(o_, what + " is a hard link to \"" + std::string(target) +
+                        "\", which is not in this layer");
+    if (S_ISDIR(st.st_mode)) bad_layer(o_, what + " is a hard link to a directory");
+    replace(parent, name);
+    if (::linkat(tdir.get(), tparts.back().c_str(), parent, name.c_str(), 0) != 0)
+      throw_errno("cannot create hard link for " + what);
+  }
+
+  void whiteout(int parent, const std::string& parent_path, const std::string& base,
+                const std::string& what) {
+    if (base == opaque_marker) {
+      if (o_.whiteouts == whiteout_mode::overlay) {
+        if (::fsetxattr(parent, "trusted.overlay.opaque", "y", 1, 0) != 0)
+          throw_errno("cannot mark directory opaque for " + what);
+        return;
+      }
+      // Copy mode: drop what lower layers put here, keep this layer's entries.
+      for (const auto& child : children(parent)) {
+        std::string rel = parent_path.empty() ? child : parent_path + "/" + child;
+        if (!written_.count(rel)) remove_tree_at(parent, child);
+      }
+      return;
+    }
+    if (base.rfind(".wh..wh.", 0) == 0) return;  // other AUFS metadata: nothing to apply
+    std::string name = base.substr(whiteout_prefix.size());
+    if (name.empty() || name == "." || name == "..")
+      bad_layer(o_, what + " is a malformed whiteout");
+    remove_tree_at(parent, name);
+    if (o_.whiteouts == whiteout_mode::overlay &&
+        ::mknodat(parent, name.c_str(), S_IFCHR | 0000, makedev(0, 0)) != 0)
+      throw_errno("cannot create overlay whiteout for " + what);
+  }
+
+  static std::vector<std::string> children(int dir) {
+    std::vector<std::string> out;
+    int fd = ::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw_errno("cannot list a directory");
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+      ::close(fd);
+      throw_errno("cannot list a directory");
+    }
+    while (struct dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") out.push_back(n);
+    }
+    ::closedir(d);
+    return out;
+  }
+
+  void set_metadata(int parent, const std::string& name, archive_entry* e, mode_t type,
+                    const std::string& what) {
+    const char* n = name.c_str();
+    if (as_root_ && ::fchownat(parent, n, static_cast<uid_t>(archive_entry_uid(e)),
+                               static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW) != 0)
+      throw_errno("cannot set owner of " + what);
+    if (type != AE_IFLNK && ::fchmodat(parent, n, archive_entry_perm(e) & 07777, 0) != 0)
+      throw_errno("cannot set mode of " + what);
+    const char* key = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    if (archive_entry_xattr_reset(e) > 0) {
+      std::string proc = "/proc/self/fd/" + std::to_string(parent) + "/" + name;
+      while (archive_entry_xattr_next(e, &key, &value, &size) == ARCHIVE_OK) {
+        if (::lsetxattr(proc.c_str(), key, value, size, 0) != 0 && errno != ENOTSUP)
+          throw_errno("cannot set xattr " + std::string(key) + " on " + what);
+      }
+    }
+    if (type != AE_IFDIR) {
+      auto t = times_of(e);
+      ::utimensat(parent, n, t.data(), AT_SYMLINK_NOFOLLOW);
+    }
+  }
+
+  int root_;
+  const unpack_options& o_;
+  bool as_root_;
+  std::set<std::string> written_;
+  std::vector<dir_times> dirs_;
+};
+
+}  // namespace
+
+std::string compute_diff_id(const std::string& layer_path, const std::string& what) {
+  unpack_options o;
+  o.what = what;
+  archive_ptr outer(archive_read_new());
+  archive_read_support_filter_all(outer.get());
+  archive_read_support_format_raw(outer.get());
+  archive_entry* raw_entry = nullptr;
+  if (archive_read_open_filename(outer.get(), layer_path.c_str(), 1 << 20) != ARCHIVE_OK ||
+      archive_read_next_header(outer.get(), &raw_entry) != ARCHIVE_OK)
+    bad_layer(o, std::string("cannot decompress: ") + archive_error_string(outer.get()));
+  decompressed_source src;
+  src.outer = outer.get();
+  const void* out_ptr = nullptr;
+  while (read_decompressed(nullptr, &src, &out_ptr) > 0) {
+  }
+  if (!src.error.empty()) bad_layer(o, "cannot decompress: " + src.error);
+  return src.hasher.finish();
+}
+
+unpack_result apply_layer(const std::string& layer_path, const std::string& dir,
+                          const unpack_options& o) {
+  unique_fd root = open_directory(dir);
+
+  archive_ptr outer(archive_read_new());
+  archive_read_support_filter_all(outer.get());
+  archive_read_support_format_raw(outer.get());
+  if (archive_read_open_filename(outer.get(), layer_path.c_str(), 1 << 20) != ARCHIVE_OK)
+    bad_layer(o,
+              std::string("cannot open ") + layer_path + ": " + archive_error_string(outer.get()));
+  archive_entry* raw_entry = nullptr;
+  if (archive_read_next_header(outer.get(), &raw_entry) != ARCHIVE_OK)
+    bad_layer(o, std::string("cannot decompress: ") + archive_error_string(outer.get()));
+
+  decompressed_source src;
+  src.outer = outer.get();
+  archive_ptr tar(archive_read_new());
+  archive_read_support_format_tar(tar.get());
+  archive_read_support_format_gnutar(tar.get());
+  if (archive_read_open(tar.get(), &src, nullptr, read_decompressed, nullptr) != ARCHIVE_OK)
+    bad_layer(o,
+              "not a tar archive: " +
+                  (src.error.empty() ? std::string(archive_error_string(tar.get())) : src.error));
+
+  layer_applier applier(root.get(), o);
+  unpack_result out;
+  for (;;) {
+    archive_entry* e = nullptr;
+    int r = archive_read_next_header(tar.get(), &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r == ARCHIVE_FATAL || r == ARCHIVE_RETRY)
+      bad_layer(o,
+                "corrupt tar after " + std::to_string(out.entries) + " entries: " +
+                    (src.error.empty() ? std::string(archive_error_string(tar.get())) : src.error));
+    try {
+      applier.apply(tar.get(), e);
+    } catch (const images_error& err) {
+      std::string msg = err.what();
+      if (msg.rfind("cannot unpack ", 0) == 0) throw;
+      throw images_error(err.kind(), "cannot unpack " + o.what + ": " + msg);
+    }
+    ++out.entries;
+  }
+  applier.finish();
+  // The tar reader stops at the end-of-archive blocks; the diff id covers
+  // every byte of the uncompressed stream, padding included.
+  const void* out_ptr = nullptr;
+  while (read_decompressed(nullptr, &src, &out_ptr) > 0) {
+  }
+  if (!src.error.empty()) bad_layer(o, "corrupt compressed stream: " + src.error);
+  out.diff_id = src.hasher.finish();
+  out.uncompressed_size = src.bytes;
+  if (!o.expected_diff_id.empty() && out.diff_id != o.expected_diff_id)
+    bad_layer(o, "its content has diff id " + out.diff_id + ", the image config says " +
+                     o.expected_diff_id);
+  return out;
+}
+
+}  // namespace berth::images

@@ -1,0 +1,31 @@
+// Unpacking an image into a snapshotter: each layer not yet there is applied
+// into a fresh active snapshot on top of the previous layer's committed one,
+// its diff id checked, and committed under its chain id. Layers already
+// unpacked (by another image sharing them) are skipped.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "actors/images/oci_manifest.hpp"
+
+namespace berth::images {
+
+class content_store;
+class snapshotter;
+
+struct unpack_report {
+  std::string chain_id;     // of the top layer: the parent for a container's snapshot
+  int layers_unpacked = 0;  // 0 when everything was already there
+};
+
+// Throws images_error; a layer that fails leaves no snapshot behind.
+unpack_report unpack_image(const content_store& store, snapshotter& snapshots,
+                           const resolved_image& image);
+
+// Unpacks when needed, then prepares active snapshot `key` for a container on
+// top of the image; returns its mounts through `snapshots.mounts(key)`.
+std::string prepare_container_snapshot(const content_store& store, snapshotter& snapshots,
+                                       const resolved_image& image, const std::string& key);
+
+}  // namespace berth::images

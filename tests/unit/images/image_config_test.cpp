@@ -1,0 +1,107 @@
+// The image config turned into a process: args, env, cwd, and users and
+// groups looked up in the image's own /etc files.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "actors/images/image_config.hpp"
+#include "actors/images/images_error.hpp"
+#include "tests/support/busybox_bundle.hpp"
+
+using namespace berth::images;
+namespace fs = std::filesystem;
+
+namespace {
+
+void make_rootfs(const std::string& root) {
+  fs::create_directories(root + "/etc");
+  std::ofstream(root + "/etc/passwd") << "root:x:0:0:root:/root:/bin/sh\n"
+                                         "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+                                         "alice:x:1000:1000:Alice:/home/alice:/bin/sh\n";
+  std::ofstream(root + "/etc/group") << "root:x:0:\nwheel:x:10:alice\nstaff:x:50:bob,alice\n"
+                                        "alice:x:1000:\nnogroup:x:65534:\n";
+}
+
+const char* kConfig = R"({"os":"linux","architecture":"amd64","config":{
+  "Entrypoint":["/bin/app"],"Cmd":["--serve"],"Env":["PATH=/bin","A=1"],
+  "WorkingDir":"/srv","User":"alice","Labels":{"l":"v"}},"rootfs":{"type":"layers","diff_ids":[]}})";
+
+}  // namespace
+
+TEST_CASE("parse_image_config reads the process fields") {
+  auto c = parse_image_config(kConfig);
+  CHECK(c.entrypoint == std::vector<std::string>{"/bin/app"});
+  CHECK(c.cmd == std::vector<std::string>{"--serve"});
+  CHECK(c.working_dir == "/srv");
+  CHECK(c.user == "alice");
+  CHECK(c.labels.at("l") == "v");
+  CHECK_THROWS_WITH(parse_image_config("{", "config C"),
+                    Catch::StartsWith("config C is not valid JSON: "));
+}
+
+TEST_CASE("make_process: entrypoint + cmd, args replace cmd, env merged") {
+  berth::test::temp_dir root;
+  make_rootfs(root.path());
+  auto c = parse_image_config(kConfig);
+  auto p = make_process(c, {}, root.path());
+  CHECK(p.args == std::vector<std::string>{"/bin/app", "--serve"});
+  CHECK(p.env == std::vector<std::string>{"PATH=/bin", "A=1", "HOME=/home/alice"});
+  CHECK(p.cwd == "/srv");
+  CHECK(p.user.uid == 1000);
+  CHECK(p.user.gid == 1000);
+  CHECK(p.user.additional_gids == std::vector<std::uint32_t>{10, 50});
+
+  process_overrides o;
+  o.args = {"--check"};
+  o.env = {"A=2", "B=3"};
+  o.cwd = "/tmp";
+  o.user = "nobody";
+  p = make_process(c, o, root.path());
+  CHECK(p.args == std::vector<std::string>{"/bin/app", "--check"});
+  CHECK(p.env == std::vector<std::string>{"PATH=/bin", "A=2", "B=3", "HOME=/nonexistent"});
+  CHECK(p.cwd == "/tmp");
+  CHECK(p.user.uid == 65534);
+  CHECK(p.user.gid == 65534);
+
+  image_config empty;
+  auto d = make_process(empty, {{"sh"}, {}, {}, {}}, root.path());
+  CHECK(d.cwd == "/");
+  CHECK(d.user.uid == 0);
+  CHECK(d.env.front() == "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  CHECK_THROWS_WITH(make_process(empty, {}, root.path()),
+                    "no command to run: the image has no entrypoint or cmd and none was given");
+}
+
+TEST_CASE("resolve_user: names, ids and groups from the image") {
+  berth::test::temp_dir root;
+  make_rootfs(root.path());
+  auto u = resolve_user("1000:1000", root.path());
+  CHECK((u.uid == 1000 && u.gid == 1000));
+  u = resolve_user("alice:staff", root.path());
+  CHECK((u.uid == 1000 && u.gid == 50));
+  u = resolve_user("4242", root.path());  // unknown ids are fine
+  CHECK((u.uid == 4242 && u.gid == 0));
+  u = resolve_user("nobody:0", root.path());
+  CHECK((u.uid == 65534 && u.gid == 0));
+  CHECK_THROWS_WITH(resolve_user("mallory", root.path()),
+                    "user \"mallory\" not found in the image's /etc/passwd");
+  CHECK_THROWS_WITH(resolve_user("alice:nosuch", root.path()),
+                    "group \"nosuch\" not found in the image's /etc/group");
+}
+
+TEST_CASE("resolve_user resolves symlinks inside the rootfs, never on the host") {
+  berth::test::temp_dir root;
+  fs::create_directories(root / "etc");
+  // The file a symlink names is the rootfs's own, whether absolute or full of "..".
+  std::ofstream(root / "etc/alt-passwd") << "root:x:7:7:root:/r:/bin/sh\n";
+  fs::create_symlink("/etc/alt-passwd", root / "etc/passwd");
+  CHECK(resolve_user("root", root.path()).uid == 7);
+  fs::remove(root / "etc/passwd");
+  fs::create_symlink("../../../../../../etc/alt-passwd", root / "etc/passwd");
+  CHECK(resolve_user("root", root.path()).uid == 7);
+  fs::remove(root / "etc/passwd");
+  fs::create_symlink("/etc/hostname", root / "etc/passwd");  // exists on the host only
+  CHECK_THROWS_WITH(resolve_user("root", root.path()),
+                    "user \"root\" not found in the image's /etc/passwd");
+}
