@@ -68,7 +68,9 @@ std::vector<std::string> shim_argv(const runtime_config& cfg, const std::string&
   flag("--bundle", bundle);
   flag("--runtime", cfg.runtime_binary);
   if (!state_dir.empty()) flag("--state-dir", state_dir);
-  if (!cfg.runtime_root.empty()) flag("--runtime-root", cfg.runtime_root);
+  // One runtime root per namespace: runc's container ids are global within
+  // its root, berth's only within a namespace.
+  if (!cfg.runtime_root.empty()) flag("--runtime-root", cfg.runtime_root + "/" + ns);
   if (verb == "start") flag("--log-level", cfg.shim_log_level);
   return argv;
 }

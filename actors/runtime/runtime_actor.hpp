@@ -39,7 +39,7 @@ struct runtime_config {
   std::string name;                     // "io.berth.runc.v1"
   std::string shim_binary;              // path of berth-shim
   std::string runtime_binary = "runc";  // the OCI runtime: a name on PATH or a path
-  std::string runtime_root;             // its --root; empty for its default
+  std::string runtime_root;             // its --root is <runtime_root>/<ns>; empty for its default
   std::string shim_log_level = "info";
   std::chrono::milliseconds call_deadline{5000};     // per shim call, for every proxy
   std::chrono::milliseconds command_timeout{30000};  // per `berth-shim start|delete`

@@ -1,0 +1,425 @@
+#include "actors/daemon/api_server.hpp"
+
+#include <capnp/rpc-twoparty.h>
+#include <grp.h>
+#include <pwd.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <caf/event_based_actor.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <stdexcept>
+#include <vector>
+
+#include "actors/daemon/api_bridge.hpp"
+#include "actors/daemon/api_convert.hpp"
+#include "actors/daemon/api_task.hpp"
+#include "actors/errors.hpp"
+
+namespace berth {
+namespace {
+
+using wire::api::Berth;
+namespace ac = api_convert;
+
+// ---- event subscriptions -------------------------------------------------------
+
+// The KJ side of one subscription: its sink, and the chain of publish calls
+// that keeps events in order.
+class event_pump final : public io_thread::resource {
+ public:
+  event_pump(wire::EventSink::Client sink, caf::actor subscriber)
+      : sink_(kj::mv(sink)), subscriber_(std::move(subscriber)) {}
+  ~event_pump() noexcept(false) override {
+    caf::anon_send_exit(subscriber_, caf::exit_reason::user_shutdown);
+  }
+
+  void deliver(const berth_event& e) {
+    if (broken_) return;
+    auto req = sink_.publishRequest();
+    ac::fill(req.initEvent(), e);
+    chain_ = chain_.then([req = kj::mv(req)]() mutable { return req.send().ignoreResult(); })
+                 .catch_([this](kj::Exception&& ex) {
+                   // The client went away: end the subscription.
+                   broken_ = true;
+                   caf::anon_send_exit(subscriber_, caf::exit_reason::user_shutdown);
+                 })
+                 .eagerlyEvaluate(nullptr);
+  }
+
+ private:
+  wire::EventSink::Client sink_;
+  caf::actor subscriber_;
+  bool broken_ = false;
+  kj::Promise<void> chain_ = kj::READY_NOW;
+};
+
+// Receives events from the events actor and posts them to its pump.
+caf::behavior event_forwarder(caf::event_based_actor* self, std::shared_ptr<io_thread> io,
+                              std::uint64_t key) {
+  return {
+      [io, key](berth_event& e) {
+        io->post([io = io.get(), key, e = std::move(e)](kj::AsyncIoContext&) {
+          if (auto* pump = io->find<event_pump>(key)) pump->deliver(e);
+        });
+      },
+  };
+}
+
+class subscription final : public wire::api::Subscription::Server {
+ public:
+  subscription(io_thread& io, std::uint64_t key) : io_(io), key_(key) {}
+  ~subscription() noexcept(false) { io_.drop(key_); }
+  kj::Promise<void> cancel(CancelContext) override {
+    io_.drop(key_);
+    return kj::READY_NOW;
+  }
+
+ private:
+  io_thread& io_;
+  std::uint64_t key_;
+};
+
+// ---- the Berth interface ------------------------------------------------------------
+
+class berth_service final : public Berth::Server {
+ public:
+  berth_service(api_bridge bridge, registry_actor registry, events_actor events,
+                const api_server_config& cfg)
+      : bridge_(std::move(bridge)),
+        registry_(std::move(registry)),
+        events_(std::move(events)),
+        cfg_(cfg) {}
+
+  kj::Promise<void> version(VersionContext ctx) override {
+    auto resp = ctx.getResults().initResp();
+    resp.setVersion(cfg_.version);
+    resp.setRevision("berthd");
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> listNamespaces(ListNamespacesContext ctx) override {
+    return call<std::vector<namespace_record>>(
+        ctx,
+        [](auto resp, const std::vector<namespace_record>& ns) {
+          auto list = resp.initNamespaces(static_cast<unsigned>(ns.size()));
+          for (unsigned i = 0; i < ns.size(); ++i) {
+            list[i].setName(ns[i].name);
+            ac::fill(list[i].initLabels(static_cast<unsigned>(ns[i].labels.size())), ns[i].labels);
+          }
+        },
+        list_ns_atom::value);
+  }
+  kj::Promise<void> createNamespace(CreateNamespaceContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    namespace_record rec{r.getName().cStr(), ac::from_wire(r.getLabels()), {}};
+    return call<namespace_record>(
+        ctx, [](auto, const namespace_record&) {}, put_ns_atom::value, std::move(rec));
+  }
+  kj::Promise<void> deleteNamespace(DeleteNamespaceContext ctx) override {
+    std::string name = ctx.getParams().getReq().getName().cStr();
+    return call<namespace_record>(
+        ctx, [](auto, const namespace_record&) {}, del_ns_atom::value, std::move(name));
+  }
+
+  kj::Promise<void> createContainer(CreateContainerContext ctx) override {
+    return call<container_record>(
+        ctx, [](auto resp, const container_record& c) { ac::fill(resp.initContainer(), c); },
+        ac::from_wire(ctx.getParams().getReq()));
+  }
+  kj::Promise<void> getContainer(GetContainerContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    return call<container_record>(
+        ctx, [](auto resp, const container_record& c) { ac::fill(resp.initContainer(), c); },
+        get_cont_atom::value, std::string(r.getNamespace().cStr()), std::string(r.getId().cStr()));
+  }
+  kj::Promise<void> listContainers(ListContainersContext ctx) override {
+    std::string ns = ctx.getParams().getReq().getNamespace().cStr();
+    return call<std::vector<container_record>>(
+        ctx,
+        [](auto resp, const std::vector<container_record>& cs) {
+          auto list = resp.initContainers(static_cast<unsigned>(cs.size()));
+          for (unsigned i = 0; i < cs.size(); ++i) ac::fill(list[i], cs[i]);
+        },
+        list_cont_atom::value, ns.empty() ? std::string("default") : ns);
+  }
+  kj::Promise<void> updateContainer(UpdateContainerContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    container_update u{r.getNamespace().cStr(), r.getId().cStr(), ac::from_wire(r.getLabels())};
+    return call<container_record>(
+        ctx, [](auto resp, const container_record& c) { ac::fill(resp.initContainer(), c); },
+        std::move(u));
+  }
+  kj::Promise<void> deleteContainer(DeleteContainerContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    return call<container_record>(
+        ctx, [](auto, const container_record&) {}, del_cont_atom::value,
+        std::string(r.getNamespace().cStr()), std::string(r.getId().cStr()));
+  }
+
+  kj::Promise<void> createTask(CreateTaskContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    task_create req;
+    req.ns = r.getNamespace().cStr();
+    req.id = r.getId().cStr();
+    req.stdio = from_stdio(r.getStdio());
+    req.checkpoint = r.getCheckpoint().cStr();
+    return ask<task_handle>(bridge_, registry_, std::move(req))
+        .then([this, ctx](caf::expected<task_handle> h) mutable {
+          auto results = ctx.getResults();
+          auto resp = results.initResp();
+          if (!h) {
+            ac::fill(resp.initError(), h.error());
+            results.setTask(make_failed_task_capability(h.error()));
+            return;
+          }
+          resp.setPid(h->info.pid);
+          results.setTask(task_capability(*h));
+        });
+  }
+  kj::Promise<void> getTask(GetTaskContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    return call<task_handle>(
+        ctx,
+        [this](auto resp, const task_handle& h) {
+          resp.setTask(task_capability(h));
+          ac::fill(resp.initInfo(), h.info);
+        },
+        get_task_atom::value, std::string(r.getNamespace().cStr()), std::string(r.getId().cStr()));
+  }
+  kj::Promise<void> listTasks(ListTasksContext ctx) override {
+    std::string ns = ctx.getParams().getReq().getNamespace().cStr();
+    return call<std::vector<task_info>>(
+        ctx,
+        [](auto resp, const std::vector<task_info>& ts) {
+          auto list = resp.initTasks(static_cast<unsigned>(ts.size()));
+          for (unsigned i = 0; i < ts.size(); ++i) ac::fill(list[i], ts[i]);
+        },
+        list_task_atom::value, ns.empty() ? std::string("default") : ns);
+  }
+
+  kj::Promise<void> importImage(ImportImageContext ctx) override { return no_images(ctx); }
+  kj::Promise<void> listImages(ListImagesContext ctx) override {
+    // No image store yet: the list is empty, which is the truth.
+    ctx.getResults().initResp().initImages(0);
+    return kj::READY_NOW;
+  }
+  kj::Promise<void> getImage(GetImageContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    std::string ns = r.getNamespace().size() ? r.getNamespace().cStr() : "default";
+    ac::fill(ctx.getResults().initResp().initError(),
+             make_error(errc::not_found, std::string("image \"") + r.getName().cStr() +
+                                             "\" not found in namespace " + ns));
+    return kj::READY_NOW;
+  }
+  kj::Promise<void> removeImage(RemoveImageContext ctx) override { return no_images(ctx); }
+  kj::Promise<void> tagImage(TagImageContext ctx) override { return no_images(ctx); }
+
+  kj::Promise<void> subscribe(SubscribeContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    event_filter filter{r.getFilter().getNamespace().cStr(), r.getFilter().getTopicPrefix().cStr()};
+    if (!filter.topic_prefix.empty() && filter.topic_prefix.front() != '/') {
+      ac::fill(
+          ctx.getResults().initResp().initError(),
+          make_error(errc::invalid_argument, "invalid event filter: topic prefix \"" +
+                                                 filter.topic_prefix + "\" must start with /"));
+      return kj::READY_NOW;
+    }
+    auto& io = *bridge_.io;
+    auto key = io.new_key();
+    auto forwarder = bridge_.sys->spawn(event_forwarder, bridge_.io, key);
+    io.keep(key, kj::heap<event_pump>(r.getSink(), forwarder));
+    auto who = caf::actor_cast<event_subscriber>(forwarder);
+    return ask<std::uint64_t>(bridge_, events_, subscribe_atom::value, std::move(filter), who)
+        .then([this, ctx, key](caf::expected<std::uint64_t> seq) mutable {
+          auto resp = ctx.getResults().initResp();
+          if (!seq) {
+            bridge_.io->drop(key);
+            ac::fill(resp.initError(), seq.error());
+            return;
+          }
+          resp.setSubscription(kj::heap<subscription>(*bridge_.io, key));
+        });
+  }
+
+ private:
+  template <class Reply, class Ctx, class Ok, class... Ts>
+  kj::Promise<void> call(Ctx ctx, Ok ok, Ts... xs) {
+    return ask<Reply>(bridge_, registry_, std::move(xs)...)
+        .then([ctx, ok](caf::expected<reply_t<Reply>> r) mutable {
+          auto resp = ctx.getResults().initResp();
+          if (!r) {
+            ac::fill(resp.initError(), r.error());
+            return;
+          }
+          ok(resp, *r);
+        });
+  }
+
+  template <class Ctx>
+  kj::Promise<void> no_images(Ctx ctx) {
+    ac::fill(ctx.getResults().initResp().initError(),
+             make_error(errc::not_implemented,
+                        "images are not supported by this berthd yet; use --rootfs DIR"));
+    return kj::READY_NOW;
+  }
+
+  static stdio_paths from_stdio(wire::Stdio::Reader r) {
+    return stdio_paths{r.getStdin().cStr(), r.getStdout().cStr(), r.getStderr().cStr(),
+                       r.getTerminal()};
+  }
+
+  wire::api::Task::Client task_capability(const task_handle& h) {
+    auto log = cfg_.state_dir + "/" + h.info.ns + "/" + h.info.id + "/task.log";
+    return make_task_capability(bridge_, h.task, h.info.ns, h.info.id, log);
+  }
+
+  api_bridge bridge_;
+  registry_actor registry_;
+  events_actor events_;
+  api_server_config cfg_;
+};
+
+// ---- the socket ----------------------------------------------------------------
+
+bool peer_allowed(int fd, const api_server_config& cfg, std::string& who) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    who = std::string("unknown peer (") + std::strerror(errno) + ")";
+    return false;
+  }
+  who = "uid " + std::to_string(cred.uid) + " pid " + std::to_string(cred.pid);
+  if (cred.uid == 0 || cred.uid == ::geteuid()) return true;
+  if (!cfg.group) return false;
+  if (cred.gid == *cfg.group) return true;
+  // Supplementary groups of the peer's user.
+  passwd pw{}, *found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(cred.uid, &pw, buf.data(), buf.size(), &found) != 0 || !found) return false;
+  int n = 64;
+  std::vector<gid_t> groups(static_cast<size_t>(n));
+  if (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) < 0) {
+    groups.resize(static_cast<size_t>(n));
+    ::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n);
+  }
+  for (int i = 0; i < n && i < static_cast<int>(groups.size()); ++i)
+    if (groups[static_cast<size_t>(i)] == *cfg.group) return true;
+  return false;
+}
+
+class api_listener final : public io_thread::resource, private kj::TaskSet::ErrorHandler {
+ public:
+  api_listener(kj::Own<kj::ConnectionReceiver> receiver, Berth::Client bootstrap,
+               api_server_config cfg)
+      : cfg_(std::move(cfg)),
+        receiver_(kj::mv(receiver)),
+        server_(kj::mv(bootstrap)),
+        tasks_(*this) {
+    accept_next();
+  }
+
+ private:
+  void accept_next() {
+    tasks_.add(receiver_->accept().then([this](kj::Own<kj::AsyncIoStream> conn) {
+      std::string who;
+      int fd = -1;
+      KJ_IF_MAYBE (f, conn->getFd()) {
+        fd = *f;
+      }
+      if (fd >= 0 && peer_allowed(fd, cfg_, who)) {
+        server_.accept(kj::mv(conn));
+      } else {
+        spdlog::warn(
+            "refused API connection from {}: not root, not berthd's user and not in "
+            "the allowed group",
+            who);
+      }
+      accept_next();
+    }));
+  }
+  void taskFailed(kj::Exception&& e) override {
+    spdlog::error("API listener: {}", e.getDescription().cStr());
+  }
+
+  api_server_config cfg_;
+  kj::Own<kj::ConnectionReceiver> receiver_;
+  capnp::TwoPartyServer server_;
+  kj::TaskSet tasks_;
+};
+
+}  // namespace
+
+namespace {
+
+// socket, bind to a temporary name, listen, chmod/chown, rename into place.
+int bind_socket(const api_server_config& cfg) {
+  auto fail = [&](const std::string& what) -> int {
+    throw std::runtime_error(what + ": " + std::strerror(errno));
+  };
+  auto tmp = cfg.socket_path + ".new";
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (tmp.size() >= sizeof sa.sun_path) {
+    errno = ENAMETOOLONG;
+    fail("socket path too long");
+  }
+  std::strcpy(sa.sun_path, tmp.c_str());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail("socket");
+  ::unlink(tmp.c_str());
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, 512) != 0) {
+    auto saved = errno;
+    ::close(fd);
+    errno = saved;
+    fail("bind " + tmp);
+  }
+  if (::chmod(tmp.c_str(), 0660) != 0 || (cfg.group && ::chown(tmp.c_str(), 0, *cfg.group) != 0) ||
+      ::rename(tmp.c_str(), cfg.socket_path.c_str()) != 0) {
+    auto saved = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    errno = saved;
+    fail("set up " + tmp);
+  }
+  return fd;
+}
+
+}  // namespace
+
+void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
+                      registry_actor registry, events_actor events, api_server_config cfg) {
+  int fd = bind_socket(cfg);  // throws with the reason
+  std::promise<std::string> ready;
+  auto result = ready.get_future();
+  auto key = io->new_key();
+  bool posted = io->post([&, key, fd](kj::AsyncIoContext& ctx) {
+    try {
+      auto receiver =
+          ctx.lowLevelProvider->wrapListenSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+      api_bridge bridge{&sys, io, &ctx.provider->getTimer()};
+      auto service = kj::heap<berth_service>(bridge, registry, events, cfg);
+      io->keep(key, kj::heap<api_listener>(kj::mv(receiver), kj::mv(service), cfg));
+      ready.set_value("");
+    } catch (const kj::Exception& e) {
+      ready.set_value(e.getDescription().cStr());
+    } catch (const std::exception& e) {
+      ready.set_value(e.what());
+    }
+  });
+  if (!posted) {
+    ::close(fd);
+    throw std::runtime_error("cannot serve the API on " + cfg.socket_path +
+                             ": the I/O thread has stopped");
+  }
+  auto why = result.get();
+  if (!why.empty())
+    throw std::runtime_error("cannot serve the API on " + cfg.socket_path + ": " + why);
+}
+
+}  // namespace berth

@@ -1,0 +1,38 @@
+// The public API (schema/api.capnp's Berth interface) served on a unix
+// socket, on the io_thread. Every call becomes a typed message to the
+// registry, a task or the events actor (api_bridge.hpp), so no call blocks
+// the KJ thread and a slow task delays only its own callers.
+//
+// The socket is created with mode 0660 (owned by root, group `group` when
+// given) under a temporary name and renamed into place once it listens, so
+// its appearance means berthd is ready. Each connecting peer is checked with
+// SO_PEERCRED: root, berthd's own user, and members of `group` get in.
+#pragma once
+
+#include <sys/types.h>
+
+#include <caf/actor_system.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "actors/daemon/events.hpp"
+#include "actors/daemon/registry_actor.hpp"
+#include "actors/runtime/io_thread.hpp"
+
+namespace berth {
+
+struct api_server_config {
+  std::string socket_path;        // e.g. /run/berth/berth.sock
+  std::string state_dir;          // where task logs are (<state>/<ns>/<id>/task.log)
+  std::optional<gid_t> group;     // members may connect besides root
+  std::string version = "0.1.0";  // what `version` answers
+};
+
+// Binds and starts accepting; returns once the socket is in place. Throws
+// std::runtime_error("cannot serve the API on <path>: <why>").
+void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
+                      registry_actor registry, events_actor events, api_server_config cfg);
+
+}  // namespace berth

@@ -1,0 +1,212 @@
+#include "actors/daemon/api_task.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <kj/exception.h>
+#include <cerrno>
+#include <cstring>
+
+#include "actors/daemon/api_convert.hpp"
+#include "actors/errors.hpp"
+#include "actors/runtime/wire_convert.hpp"
+
+namespace berth {
+namespace {
+
+using wire::api::Task;
+namespace ac = api_convert;
+
+class task_service final : public Task::Server {
+ public:
+  task_service(api_bridge bridge, task_actor task, std::string ns, std::string id,
+               std::string log_path)
+      : bridge_(std::move(bridge)),
+        task_(std::move(task)),
+        ns_(std::move(ns)),
+        id_(std::move(id)),
+        log_path_(std::move(log_path)) {}
+
+  kj::Promise<void> start(StartContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    return call<std::uint32_t>(ctx, task_start{r.getExecId().cStr()},
+                               [](auto resp, std::uint32_t pid) { resp.setPid(pid); });
+  }
+  kj::Promise<void> state(StateContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    return call<task_info>(ctx, task_state{r.getExecId().cStr()},
+                           [](auto resp, const task_info& i) { ac::fill(resp.initInfo(), i); });
+  }
+  kj::Promise<void> pids(PidsContext ctx) override {
+    return call<std::vector<process_info>>(
+        ctx, task_pids{}, [](auto resp, const std::vector<process_info>& ps) {
+          auto list = resp.initProcesses(static_cast<unsigned>(ps.size()));
+          for (unsigned i = 0; i < ps.size(); ++i) ac::fill(list[i], ps[i]);
+        });
+  }
+  kj::Promise<void> pause(PauseContext ctx) override {
+    return call<void>(ctx, task_pause{}, [](auto, caf::unit_t) {});
+  }
+  kj::Promise<void> resume(ResumeContext ctx) override {
+    return call<void>(ctx, task_resume{}, [](auto, caf::unit_t) {});
+  }
+  kj::Promise<void> kill(KillContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    task_kill k{r.getExecId().cStr(), r.getSignal(), r.getAll()};
+    return call<void>(ctx, std::move(k), [](auto, caf::unit_t) {});
+  }
+  kj::Promise<void> exec(ExecContext ctx) override {
+    return call<void>(ctx, ac::from_wire(ctx.getParams().getReq()), [](auto, caf::unit_t) {});
+  }
+  kj::Promise<void> wait(WaitContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    return call<exit_status>(
+        ctx, task_wait{r.getExecId().cStr()},
+        [](auto resp, const exit_status& s) { ac::fill(resp.initStatus(), s); });
+  }
+  kj::Promise<void> delete_(DeleteContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    return call<deleted_process>(ctx, task_delete{r.getExecId().cStr(), r.getForce()},
+                                 [](auto resp, const deleted_process& d) {
+                                   resp.setPid(d.pid);
+                                   ac::fill(resp.initStatus(), d.status);
+                                 });
+  }
+  kj::Promise<void> closeIo(CloseIoContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    return call<void>(ctx, task_close_io{r.getExecId().cStr(), r.getStdin()},
+                      [](auto, caf::unit_t) {});
+  }
+  kj::Promise<void> resizePty(ResizePtyContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    return call<void>(ctx, task_resize_pty{r.getExecId().cStr(), r.getWidth(), r.getHeight()},
+                      [](auto, caf::unit_t) {});
+  }
+  kj::Promise<void> update(UpdateContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    return call<void>(ctx, task_update{ac::from_wire(r.getResources())}, [](auto, caf::unit_t) {});
+  }
+  kj::Promise<void> metrics(MetricsContext ctx) override {
+    return call<task_stats>(ctx, task_metrics{},
+                            [](auto resp, const task_stats& s) { ac::fill(resp.initStats(), s); });
+  }
+  kj::Promise<void> checkpoint(CheckpointContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    return call<void>(ctx, task_checkpoint{r.getPath().cStr(), r.getExit()},
+                      [](auto, caf::unit_t) {});
+  }
+  kj::Promise<void> logs(LogsContext ctx) override;
+
+ private:
+  // Sends `msg` to the task; `ok(resp builder, reply)` fills a success.
+  template <class Reply, class Ctx, class Msg, class Ok>
+  kj::Promise<void> call(Ctx ctx, Msg msg, Ok ok) {
+    return ask<Reply>(bridge_, task_, std::move(msg))
+        .then([this, ctx, ok](caf::expected<reply_t<Reply>> r) mutable {
+          auto resp = ctx.getResults().initResp();
+          if (!r) {
+            ac::fill(resp.initError(), gone_or(r.error()));
+            return;
+          }
+          if constexpr (std::is_void_v<Reply>)
+            ok(resp, caf::unit);
+          else
+            ok(resp, *r);
+        });
+  }
+
+  // A task actor that has ended is a task that no longer exists.
+  caf::error gone_or(const caf::error& err) const {
+    if (err.category() != error_category && error_code(err) == errc::unavailable)
+      return make_error(errc::not_found, "task " + ns_ + "/" + id_ + " not found (it was deleted)");
+    return err;
+  }
+
+  kj::Promise<void> stream_log(kj::Timer& timer, wire::api::LogSink::Client sink, int fd,
+                               std::string pending, bool follow);
+
+  api_bridge bridge_;
+  task_actor task_;
+  std::string ns_, id_, log_path_;
+};
+
+// Reads what the log holds now; with `follow`, keeps reading until the task
+// has stopped and the log has no more. Lines are "TIME STREAM TAG TEXT" (CRI).
+kj::Promise<void> task_service::stream_log(kj::Timer& timer, wire::api::LogSink::Client sink,
+                                           int fd, std::string pending, bool follow) {
+  char buf[16384];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) pending.append(buf, static_cast<size_t>(n));
+  kj::Promise<void> sent = kj::READY_NOW;
+  size_t start = 0;
+  for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n', start)) {
+    std::string line = pending.substr(start, nl - start);
+    start = nl + 1;
+    // TIME STREAM TAG TEXT; a line not in that shape goes out whole.
+    std::string stream = "stdout", text = line;
+    std::int64_t when = 0;
+    auto s1 = line.find(' '), s2 = s1 == std::string::npos ? s1 : line.find(' ', s1 + 1),
+         s3 = s2 == std::string::npos ? s2 : line.find(' ', s2 + 1);
+    if (s3 != std::string::npos) {
+      stream = line.substr(s1 + 1, s2 - s1 - 1);
+      text = line.substr(s3 + 1);
+    }
+    sent = sent.then([sink, stream, text, when]() mutable {
+      auto req = sink.writeRequest();
+      req.setStream(stream);
+      req.setTimestamp(when);
+      req.setLine(kj::arrayPtr(reinterpret_cast<const kj::byte*>(text.data()), text.size()));
+      return req.send().ignoreResult();
+    });
+  }
+  pending.erase(0, start);
+  if (!follow) return sent;
+  return sent.then([this, &timer, sink, fd, pending]() mutable {
+    return ask<task_info>(bridge_, task_, task_info_atom::value)
+        .then([this, &timer, sink, fd,
+               pending](caf::expected<task_info> i) mutable -> kj::Promise<void> {
+          bool over = !i || i->status == task_status::stopped;
+          if (over) return stream_log(timer, sink, fd, pending, false);
+          return timer.afterDelay(200 * kj::MILLISECONDS)
+              .then([this, &timer, sink, fd, pending]() mutable {
+                return stream_log(timer, sink, fd, pending, true);
+              });
+        });
+  });
+}
+
+kj::Promise<void> task_service::logs(LogsContext ctx) {
+  auto r = ctx.getParams().getReq();
+  int fd = ::open(log_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno != ENOENT) {
+    auto e = ctx.getResults().initResp().initError();
+    ac::fill(e, make_error(errc::internal, "cannot read the log of task " + ns_ + "/" + id_ + ": " +
+                                               std::strerror(errno)));
+    return kj::READY_NOW;
+  }
+  if (fd < 0) return kj::READY_NOW;  // nothing logged yet
+  auto& timer = *bridge_.timer;
+  return stream_log(timer, r.getSink(), fd, "", r.getFollow())
+      .attach(kj::defer([fd] { ::close(fd); }))
+      .catch_([ctx, this](kj::Exception&& e) mutable {
+        ac::fill(ctx.getResults().initResp().initError(),
+                 make_error(errc::unavailable, "cannot send the log of task " + ns_ + "/" + id_ +
+                                                   ": " + e.getDescription().cStr()));
+      });
+}
+
+}  // namespace
+
+wire::api::Task::Client make_task_capability(api_bridge bridge, task_actor task, std::string ns,
+                                             std::string id, std::string log_path) {
+  return kj::heap<task_service>(std::move(bridge), std::move(task), std::move(ns), std::move(id),
+                                std::move(log_path));
+}
+
+wire::api::Task::Client make_failed_task_capability(caf::error why) {
+  auto message = "task was not created: " + error_message(why);
+  return wire::api::Task::Client(kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
+                                               kj::heapString(message.c_str())));
+}
+
+}  // namespace berth

@@ -1,0 +1,25 @@
+// The API's Task capability: one task actor behind schema/api.capnp's Task
+// interface. Internal to the API server.
+#pragma once
+
+#include <kj/memory.h>
+#include <caf/error.hpp>
+
+#include <string>
+
+#include "actors/daemon/api_bridge.hpp"
+#include "actors/daemon/task_actor.hpp"
+#include "schema/api.capnp.h"
+
+namespace berth {
+
+// Calls go to `task`; a task that has ended answers not_found. `log_path` is
+// the task's CRI-format log, which `logs` streams.
+wire::api::Task::Client make_task_capability(api_bridge bridge, task_actor task, std::string ns,
+                                             std::string id, std::string log_path);
+
+// A Task whose every call fails with `why`: what createTask hands out when
+// the create failed, so calls pipelined on it report the real reason.
+wire::api::Task::Client make_failed_task_capability(caf::error why);
+
+}  // namespace berth

@@ -1,0 +1,142 @@
+// berthd: the daemon. A thin main over berth's actors (berth.hpp): read the
+// configuration, start the actor system, the I/O thread and the API server,
+// and stop cleanly on SIGTERM or SIGINT. Containers and their shims outlive it.
+#include <grp.h>
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "actors/daemon/api_server.hpp"
+#include "actors/daemon/berth.hpp"
+#include "actors/daemon/daemon_config.hpp"
+
+namespace {
+
+[[noreturn]] void die(const std::string& why) {
+  std::cerr << "berthd: " << why << "\n";
+  std::exit(1);
+}
+
+// berth-shim beside this executable, else the name for PATH.
+std::string default_shim_binary() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto beside = self.parent_path() / "berth-shim";
+    if (::access(beside.c_str(), X_OK) == 0) return beside.string();
+  }
+  return "berth-shim";
+}
+
+std::optional<gid_t> resolve_group(const std::string& group) {
+  if (group.empty()) return std::nullopt;
+  if (group.find_first_not_of("0123456789") == std::string::npos)
+    return static_cast<gid_t>(std::stoul(group));
+  if (auto* g = ::getgrnam(group.c_str())) return g->gr_gid;
+  die("unknown group \"" + group + "\" (--group)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"berthd: the berth container supervisor daemon"};
+  std::string config_path = "/etc/berth/config.toml";
+  bool config_given = false;
+  berth::daemon_config flags;
+  app.add_option_function<std::string>(
+      "--config",
+      [&](const std::string& p) {
+        config_path = p;
+        config_given = true;
+      },
+      "configuration file (default /etc/berth/config.toml; optional)");
+  auto* o_root = app.add_option("--root", flags.root, "persistent data (meta.db, content)");
+  auto* o_state = app.add_option("--state", flags.state, "runtime state (bundles, the socket)");
+  auto* o_addr = app.add_option("--address", flags.address, "API address, unix:PATH");
+  auto* o_log = app.add_option("--log-level", flags.log_level, "debug|info|warn|error")
+                    ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  auto* o_group = app.add_option("--group", flags.group, "group allowed on the API socket");
+  auto* o_shim = app.add_option("--shim-binary", flags.shim_binary, "path of berth-shim");
+  auto* o_rt = app.add_option("--default-runtime", flags.default_runtime, "runtime name");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  berth::daemon_config cfg;
+  if (auto err = berth::load_config_file(config_path, cfg, config_given); !err.empty())
+    die("bad configuration: " + err);
+  // Flags win over the file.
+  if (*o_root) cfg.root = flags.root;
+  if (*o_state) cfg.state = flags.state;
+  if (*o_addr) cfg.address = flags.address;
+  if (*o_log) cfg.log_level = flags.log_level;
+  if (*o_group) cfg.group = flags.group;
+  if (*o_shim) cfg.shim_binary = flags.shim_binary;
+  if (*o_rt) cfg.default_runtime = flags.default_runtime;
+  for (auto* dir : {&cfg.root, &cfg.state})
+    if (dir->empty() || dir->front() != '/') die("\"" + *dir + "\" must be an absolute path");
+  if (cfg.address.empty()) cfg.address = "unix:" + cfg.state + "/berth.sock";
+  if (cfg.address.rfind("unix:/", 0) != 0)
+    die("invalid address \"" + cfg.address + "\": only unix:/ABSOLUTE/PATH is supported");
+  auto shim = cfg.shim_binary.empty() ? default_shim_binary() : cfg.shim_binary;
+  auto group = resolve_group(cfg.group);
+
+  auto logger = spdlog::stderr_color_mt("berthd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+
+  // Signals are taken by sigwait below; every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  ::umask(0022);
+
+  caf::actor_system_config sys_cfg;
+  berth::add_berth_types(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  auto io = std::make_shared<berth::io_thread>();
+  berth::berth_system b;
+  try {
+    b = berth::start_berth(sys, io, berth::to_berth_config(cfg, shim));
+    berth::api_server_config api;
+    api.socket_path = cfg.address.substr(5);
+    api.state_dir = cfg.state;
+    api.group = group;
+    berth::start_api_server(io, sys, b.registry, b.events, api);
+  } catch (const std::exception& e) {
+    die(e.what());
+  }
+  spdlog::info(
+      "berthd ready on {} (root {}, state {}; recovered {} containers, {} tasks, "
+      "deleted {} orphaned shims)",
+      cfg.address, cfg.root, cfg.state, b.recovered.containers, b.recovered.tasks,
+      b.recovered.orphan_shims);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("berthd stopping on signal {}; containers keep running", sig);
+  ::unlink(cfg.address.substr(5).c_str());
+  // Whatever still waits (a shim command in flight) gets a few seconds.
+  std::thread([] {
+    std::this_thread::sleep_for(std::chrono::seconds(10));
+    std::_Exit(0);
+  }).detach();
+  berth::stop_berth(sys, b);
+  io.reset();
+  return 0;
+}

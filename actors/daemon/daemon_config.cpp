@@ -1,0 +1,87 @@
+#include "actors/daemon/daemon_config.hpp"
+
+#include <toml++/toml.h>
+
+#include <filesystem>
+
+namespace berth {
+
+std::string load_config_file(const std::string& path, daemon_config& cfg, bool must_exist) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return must_exist ? path + ": no such file" : "";
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& at = e.source().begin;
+    return path + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " +
+           std::string(e.description());
+  }
+  std::string problem;
+  auto text = [&](const char* key, std::string& out) {
+    if (auto node = t[key]; node) {
+      if (auto v = node.value<std::string>())
+        out = *v;
+      else
+        problem = path + ": " + key + " must be a string";
+    }
+  };
+  text("root", cfg.root);
+  text("state", cfg.state);
+  text("address", cfg.address);
+  text("log_level", cfg.log_level);
+  text("shim_binary", cfg.shim_binary);
+  text("default_runtime", cfg.default_runtime);
+  if (auto g = t["group"]; g) {
+    if (auto s = g.value<std::string>())
+      cfg.group = *s;
+    else if (auto n = g.value<int64_t>())
+      cfg.group = std::to_string(*n);
+  }
+  if (auto ms = t["shim_timeout_ms"].value<int64_t>()) {
+    if (*ms <= 0) return path + ": shim_timeout_ms must be positive";
+    cfg.shim_timeout = std::chrono::milliseconds(*ms);
+  }
+  if (auto* rts = t["runtimes"].as_table()) {
+    for (auto& [name, node] : *rts) {
+      auto* rt = node.as_table();
+      if (!rt) return path + ": runtimes." + std::string(name.str()) + " must be a table";
+      runtime_entry e;
+      e.runtime = (*rt)["runtime"].value_or(std::string{});
+      e.root = (*rt)["root"].value_or(std::string{});
+      e.shim = (*rt)["shim"].value_or(std::string{});
+      cfg.runtimes[std::string(name.str())] = e;
+    }
+  }
+  return problem;
+}
+
+berth_config to_berth_config(const daemon_config& cfg, const std::string& shim_binary) {
+  berth_config b;
+  b.root = cfg.root;
+  b.state = cfg.state;
+  b.default_runtime = cfg.default_runtime;
+  b.runtimes = default_runtimes(shim_binary, cfg.state);
+  for (auto& [name, e] : cfg.runtimes) {
+    runtime_config* rc = nullptr;
+    for (auto& r : b.runtimes)
+      if (r.name == name) rc = &r;
+    if (!rc) {
+      b.runtimes.push_back(runtime_config{});
+      rc = &b.runtimes.back();
+      rc->name = name;
+      rc->shim_binary = shim_binary;
+      rc->runtime_root = cfg.state + "/runtime/" + name;
+    }
+    if (!e.runtime.empty()) rc->runtime_binary = e.runtime;
+    if (!e.root.empty()) rc->runtime_root = e.root;
+    if (!e.shim.empty()) rc->shim_binary = e.shim;
+  }
+  for (auto& r : b.runtimes) {
+    r.call_deadline = cfg.shim_timeout;
+    r.shim_log_level = cfg.log_level;
+  }
+  return b;
+}
+
+}  // namespace berth

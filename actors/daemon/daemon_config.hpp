@@ -1,0 +1,51 @@
+// berthd's configuration: /etc/berth/config.toml (or --config FILE) with
+// every key also a flag; defaults work with no file at all. Only berthd's
+// main reads files — the library takes a berth_config.
+//
+//   root = "/var/lib/berth"          state = "/run/berth"
+//   address = "unix:/run/berth/berth.sock"
+//   log_level = "info"               group = "berth"        # name or gid
+//   shim_binary = "/usr/local/bin/berth-shim"
+//   default_runtime = "io.berth.runc.v1"
+//   shim_timeout_ms = 5000           # deadline of every shim call
+//   [runtimes."io.berth.runc.v1"]
+//   runtime = "runc"                 # the OCI runtime: a name on PATH or a path
+//   root = "/run/berth/runtime/io.berth.runc.v1"
+//   shim = "/usr/local/bin/berth-shim"
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "actors/daemon/berth.hpp"
+
+namespace berth {
+
+struct runtime_entry {
+  std::string runtime;  // empty: keep the default
+  std::string root;
+  std::string shim;
+};
+
+struct daemon_config {
+  std::string root = "/var/lib/berth";
+  std::string state = "/run/berth";
+  std::string address;  // empty: unix:<state>/berth.sock
+  std::string log_level = "info";
+  std::string group;
+  std::string shim_binary;  // empty: berth-shim beside berthd, else on PATH
+  std::string default_runtime = "io.berth.runc.v1";
+  std::chrono::milliseconds shim_timeout{5000};
+  std::map<std::string, runtime_entry> runtimes;  // overrides and additions
+};
+
+// Reads `path` into cfg. Returns "" or what is wrong ("config.toml:3:1: ...").
+// A missing file is an error only when `must_exist`.
+std::string load_config_file(const std::string& path, daemon_config& cfg, bool must_exist);
+
+// The library's configuration from the daemon's: runtimes io.berth.runc.v1
+// and io.berth.crun.v1 plus those the file adds, every one with its shim.
+berth_config to_berth_config(const daemon_config& cfg, const std::string& shim_binary);
+
+}  // namespace berth

@@ -1,0 +1,155 @@
+#include "actors/daemon/oci_spec.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "actors/errors.hpp"
+
+namespace berth {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kDefaultPath =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+json mount(const char* dest, const char* type, const char* source,
+           std::initializer_list<const char*> options) {
+  json m = {{"destination", dest}, {"type", type}, {"source", source}};
+  m["options"] = json::array();
+  for (auto* o : options) m["options"].push_back(o);
+  return m;
+}
+
+// containerd's default capability set.
+const std::vector<std::string>& default_capabilities() {
+  static const std::vector<std::string> caps = {
+      "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+      "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+      "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+      "CAP_KILL",    "CAP_AUDIT_WRITE"};
+  return caps;
+}
+
+bool clean_absolute(const std::string& p) {
+  if (p.empty() || p.front() != '/') return false;
+  size_t start = 0;
+  while (start <= p.size()) {
+    auto end = p.find('/', start);
+    if (end == std::string::npos) end = p.size();
+    if (p.compare(start, end - start, "..") == 0) return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+caf::error invalid(const std::string& id, const std::string& why) {
+  return make_error(errc::invalid_argument, "invalid options for container " + id + ": " + why);
+}
+
+}  // namespace
+
+caf::expected<std::string> generate_spec(const std::string& id, const container_options& o,
+                                         const std::string& root_path) {
+  if (o.args.empty())
+    return invalid(id, "no command to run (give ARGS, or an image whose config has one)");
+  std::vector<std::string> env;
+  bool has_path = false;
+  for (const auto& e : o.env) {
+    auto eq = e.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return invalid(id, "environment entry \"" + e + "\" is not KEY=VALUE");
+    has_path = has_path || e.rfind("PATH=", 0) == 0;
+  }
+  if (!has_path) env.push_back(kDefaultPath);
+  env.insert(env.end(), o.env.begin(), o.env.end());
+  if (o.terminal) env.push_back("TERM=xterm");
+  std::string cwd = o.cwd.empty() ? "/" : o.cwd;
+  if (!clean_absolute(cwd))
+    return invalid(id, "working directory \"" + cwd + "\" must be an absolute path without ..");
+
+  const auto& caps = default_capabilities();
+  json user = {{"uid", o.uid}, {"gid", o.gid}};
+  if (!o.additional_gids.empty()) user["additionalGids"] = o.additional_gids;
+  json process = {
+      {"terminal", o.terminal},
+      {"user", user},
+      {"args", o.args},
+      {"env", env},
+      {"cwd", cwd},
+      {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
+      {"rlimits", json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}})},
+      {"noNewPrivileges", true},
+  };
+
+  json mounts = json::array({
+      mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
+      mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+      mount("/dev/pts", "devpts", "devpts",
+            {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
+      mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}),
+      mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
+      mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
+      mount("/run", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+      mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"}),
+  });
+  json namespaces =
+      json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
+  if (o.net_host) {
+    // The host's network, and its name resolution with it.
+    for (const char* f : {"/etc/hosts", "/etc/resolv.conf"})
+      if (::access(f, R_OK) == 0) mounts.push_back(mount(f, "bind", f, {"rbind", "ro"}));
+  } else {
+    namespaces.push_back({{"type", "network"}});
+  }
+  for (const auto& m : o.mounts) {
+    if (!clean_absolute(m.destination))
+      return invalid(
+          id, "mount destination \"" + m.destination + "\" must be an absolute path without ..");
+    std::string type = m.type.empty() ? "bind" : m.type;
+    if (type == "bind" && !clean_absolute(m.source))
+      return invalid(id,
+                     "bind mount source \"" + m.source + "\" must be an absolute path without ..");
+    json jm = {{"destination", m.destination}, {"type", type}, {"source", m.source}};
+    json options = json::array();
+    bool has_bind = false;
+    for (const auto& opt : m.options) has_bind = has_bind || opt == "bind" || opt == "rbind";
+    if (type == "bind" && !has_bind) options.push_back("rbind");
+    for (const auto& opt : m.options) options.push_back(opt);
+    jm["options"] = options;
+    mounts.push_back(jm);
+  }
+
+  json resources = {{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}};
+  if (o.memory_limit < 0) return invalid(id, "memory limit must not be negative");
+  if (o.memory_limit > 0) resources["memory"] = {{"limit", o.memory_limit}};
+  if (o.cpus < 0 || std::isnan(o.cpus)) return invalid(id, "cpus must be a positive number");
+  if (o.cpus > 0) {
+    constexpr std::uint64_t period = 100000;
+    resources["cpu"] = {{"period", period},
+                        {"quota", static_cast<std::int64_t>(std::llround(o.cpus * period))}};
+  }
+
+  json linux_section = {
+      {"resources", resources},
+      {"namespaces", namespaces},
+      {"maskedPaths",
+       {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+        "/proc/scsi"}},
+      {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}},
+  };
+  json config = {
+      {"ociVersion", "1.0.2-dev"},
+      {"process", process},
+      {"root", {{"path", root_path}, {"readonly", o.readonly_rootfs}}},
+      {"hostname", o.hostname.empty() ? id : o.hostname},
+      {"mounts", mounts},
+      {"linux", linux_section},
+  };
+  return config.dump(2) + "\n";
+}
+
+}  // namespace berth

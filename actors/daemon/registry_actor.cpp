@@ -1,0 +1,411 @@
+#include "actors/daemon/registry_actor.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <utility>
+
+#include "actors/daemon/bundle.hpp"
+#include "actors/daemon/oci_spec.hpp"
+#include "actors/errors.hpp"
+#include "schema/identifier.hpp"
+
+namespace berth {
+namespace {
+
+struct registry_state {
+  registry_config cfg;
+  store_actor store;
+  events_actor events;
+  std::map<std::string, container_actor> containers;  // by "ns/id"
+  std::set<std::string> creating;                     // "ns/id" being stored
+  std::set<std::string> namespaces;
+
+  static inline const char* name = "berth.registry";
+};
+
+using registry_pointer = registry_actor::stateful_pointer<registry_state>;
+
+std::string key_of(const std::string& ns, const std::string& id) {
+  return ns + "/" + id;
+}
+
+std::string ns_or_default(const std::string& ns) {
+  return ns.empty() ? "default" : ns;
+}
+
+caf::error check_names(const std::string& ns, const std::string& id, const char* what) {
+  if (auto e = check_identifier("namespace", ns)) return make_error(errc::invalid_argument, *e);
+  if (auto e = check_identifier(what, id)) return make_error(errc::invalid_argument, *e);
+  return caf::none;
+}
+
+std::string runtime_names(registry_pointer self) {
+  std::string names;
+  for (auto& [name, rt] : self->state.cfg.runtimes) names += (names.empty() ? "" : ", ") + name;
+  return names;
+}
+
+task_context context_for(registry_pointer self, const std::string& runtime) {
+  auto& st = self->state;
+  auto it = st.cfg.runtimes.find(runtime);
+  if (it == st.cfg.runtimes.end()) {
+    spdlog::error("runtime {} is not configured any more; using {}", runtime,
+                  st.cfg.default_runtime);
+    it = st.cfg.runtimes.find(st.cfg.default_runtime);
+  }
+  task_context ctx{st.store, st.events, {}};
+  if (it != st.cfg.runtimes.end()) ctx.runtime = it->second;
+  return ctx;
+}
+
+void adopt_container(registry_pointer self, container_record rec) {
+  auto key = key_of(rec.ns, rec.id);
+  auto ctx = context_for(self, rec.runtime);
+  auto c = spawn_container(self->system(), std::move(rec), self->state.cfg.state_dir, ctx);
+  self->monitor(c);
+  // Linked, so the registry's end (berthd stopping) ends its containers.
+  self->link_to(c);
+  self->state.containers[key] = c;
+}
+
+// The container actor for ns/id, or a not_found error naming it.
+caf::expected<container_actor> find_container(registry_pointer self, const std::string& ns,
+                                              const std::string& id, const char* what) {
+  if (auto err = check_names(ns, id, "container id")) return err;
+  auto it = self->state.containers.find(key_of(ns, id));
+  if (it == self->state.containers.end())
+    return make_error(errc::not_found, std::string(what) + " " + ns + "/" + id + " not found");
+  return it->second;
+}
+
+// Refuses what cannot become a container before anything is stored.
+caf::expected<container_record> validate(registry_pointer self, container_create& req) {
+  auto& st = self->state;
+  req.ns = ns_or_default(req.ns);
+  if (auto err = check_names(req.ns, req.id, "container id")) return err;
+  if (req.runtime.empty()) req.runtime = st.cfg.default_runtime;
+  if (!st.cfg.runtimes.count(req.runtime))
+    return make_error(errc::invalid_argument, "unknown runtime \"" + req.runtime +
+                                                  "\" for container " + req.ns + "/" + req.id +
+                                                  "; known runtimes: " + runtime_names(self));
+  auto key = key_of(req.ns, req.id);
+  if (st.containers.count(key) || st.creating.count(key))
+    return make_error(errc::already_exists,
+                      "container " + req.ns + "/" + req.id + " already exists");
+  auto& rootfs = req.options.rootfs;
+  if (rootfs.empty())
+    return make_error(errc::not_found, "image \"" + req.image + "\" not found in namespace " +
+                                           req.ns + " (import it first, or give --rootfs)");
+  struct stat sb {};
+  if (rootfs.front() != '/' || rootfs.find("/../") != std::string::npos ||
+      ::stat(rootfs.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return make_error(errc::invalid_argument, "invalid rootfs \"" + rootfs + "\" for container " +
+                                                  req.ns + "/" + req.id +
+                                                  ": must be an absolute path to a directory");
+  auto spec = generate_spec(req.id, req.options, rootfs);
+  if (!spec) return spec.error();
+  container_record rec;
+  rec.ns = req.ns;
+  rec.id = req.id;
+  rec.image = req.image;
+  rec.runtime = req.runtime;
+  rec.spec = std::move(*spec);
+  rec.labels = req.labels;
+  return rec;
+}
+
+void store_container(registry_pointer self, container_record rec,
+                     caf::typed_response_promise<container_record> rp) {
+  auto key = key_of(rec.ns, rec.id);
+  self->request(self->state.store, caf::infinite, put_cont_atom::value, std::move(rec))
+      .then(
+          [self, rp, key](container_record& stored) mutable {
+            self->state.creating.erase(key);
+            adopt_container(self, stored);
+            berth_event e;
+            e.ns = stored.ns;
+            e.id = stored.id;
+            e.time = caf::make_timestamp();
+            e.kind = event_kind::container_create;
+            e.image = stored.image;
+            e.runtime = stored.runtime;
+            self->send(self->state.events, publish_atom::value, std::move(e));
+            rp.deliver(std::move(stored));
+          },
+          [self, rp, key](caf::error& err) mutable {
+            self->state.creating.erase(key);
+            rp.deliver(std::move(err));
+          });
+}
+
+// Namespaces come into being on first use, as in containerd.
+template <class Then>
+void ensure_namespace(registry_pointer self, const std::string& ns, Then then,
+                      caf::typed_response_promise<container_record> rp, std::string key) {
+  if (self->state.namespaces.count(ns)) {
+    then();
+    return;
+  }
+  self->request(self->state.store, caf::infinite, put_ns_atom::value, namespace_record{ns, {}, {}})
+      .then(
+          [self, ns, then](const namespace_record&) mutable {
+            self->state.namespaces.insert(ns);
+            then();
+          },
+          [self, ns, then, rp, key](caf::error& err) mutable {
+            if (error_code(err) == errc::already_exists) {
+              self->state.namespaces.insert(ns);
+              then();
+              return;
+            }
+            self->state.creating.erase(key);
+            rp.deliver(std::move(err));
+          });
+}
+
+// Shims in <state>/<ns>/<id> that no task owns (a task deleted while berthd
+// was down, a create cut short by a crash) are deleted with their bundles.
+std::uint32_t delete_orphans(registry_pointer self, const std::set<std::string>& owned) {
+  namespace fs = std::filesystem;
+  auto& st = self->state;
+  std::uint32_t n = 0;
+  std::error_code ec;
+  for (auto ns_it = fs::directory_iterator(st.cfg.state_dir, ec);
+       !ec && ns_it != fs::directory_iterator(); ns_it.increment(ec)) {
+    auto ns = ns_it->path().filename().string();
+    if (!ns_it->is_directory() || check_identifier("namespace", ns)) continue;
+    std::error_code ec2;
+    for (auto it = fs::directory_iterator(ns_it->path(), ec2);
+         !ec2 && it != fs::directory_iterator(); it.increment(ec2)) {
+      auto id = it->path().filename().string();
+      if (!it->is_directory() || check_identifier("task id", id) || owned.count(key_of(ns, id)))
+        continue;
+      auto dir = it->path().string();
+      bool had_shim = fs::exists(dir + "/shim.pid") || fs::exists(dir + "/shim.sock");
+      auto rt = st.cfg.runtimes.find(st.cfg.default_runtime);
+      if (had_shim && rt != st.cfg.runtimes.end()) {
+        ++n;
+        spdlog::warn("deleting shim of {}/{}: no task owns it", ns, id);
+        self->request(rt->second, caf::infinite, cleanup_shim_atom::value, ns, id, dir, dir)
+            .then(
+                [dir](const exit_status&) {
+                  if (auto e = remove_bundle(dir); !e.empty()) spdlog::warn("{}", e);
+                },
+                [ns, id](caf::error& err) {
+                  spdlog::error("cannot delete orphaned shim of {}/{}: {}", ns, id,
+                                error_message(err));
+                });
+      } else if (auto e = remove_bundle(dir); !e.empty()) {
+        spdlog::warn("{}", e);
+      }
+    }
+  }
+  return n;
+}
+
+registry_actor::behavior_type serving(registry_pointer self) {
+  // A shutdown ends the registry (and its linked containers); a container
+  // that ended on its own is only forgotten (the down handler).
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (msg.reason == caf::exit_reason::user_shutdown || msg.reason == caf::exit_reason::kill)
+      self->quit(msg.reason);
+    else if (msg.reason != caf::exit_reason::normal)
+      spdlog::error("a container actor failed: {}", self->system().render(msg.reason));
+  });
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& cs = self->state.containers;
+    for (auto it = cs.begin(); it != cs.end(); ++it) {
+      if (it->second.address() == msg.source) {
+        cs.erase(it);
+        return;
+      }
+    }
+  });
+  return {
+      [self](put_ns_atom, namespace_record& rec) -> caf::result<namespace_record> {
+        if (auto e = check_identifier("namespace", rec.name))
+          return make_error(errc::invalid_argument, *e);
+        auto rp = self->make_response_promise<namespace_record>();
+        self->request(self->state.store, caf::infinite, put_ns_atom::value, rec)
+            .then(
+                [self, rp](namespace_record& stored) mutable {
+                  self->state.namespaces.insert(stored.name);
+                  rp.deliver(std::move(stored));
+                },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [self](list_ns_atom) { return self->delegate(self->state.store, list_ns_atom::value); },
+      [self](del_ns_atom, std::string& name) -> caf::result<namespace_record> {
+        if (auto e = check_identifier("namespace", name))
+          return make_error(errc::invalid_argument, *e);
+        auto rp = self->make_response_promise<namespace_record>();
+        self->request(self->state.store, caf::infinite, del_ns_atom::value, name)
+            .then(
+                [self, rp, name](namespace_record& gone) mutable {
+                  self->state.namespaces.erase(name);
+                  rp.deliver(std::move(gone));
+                },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [self](container_create& req) -> caf::result<container_record> {
+        auto rec = validate(self, req);
+        if (!rec) return rec.error();
+        auto key = key_of(rec->ns, rec->id);
+        self->state.creating.insert(key);
+        auto rp = self->make_response_promise<container_record>();
+        auto ns = rec->ns;
+        ensure_namespace(
+            self, ns,
+            [self, rec = std::move(*rec), rp]() mutable {
+              store_container(self, std::move(rec), rp);
+            },
+            rp, key);
+        return rp;
+      },
+      [self](get_cont_atom, std::string& ns, std::string& id) -> caf::result<container_record> {
+        auto c = find_container(self, ns_or_default(ns), id, "container");
+        if (!c) return c.error();
+        return self->delegate(*c, get_cont_atom::value);
+      },
+      [self](list_cont_atom, std::string& ns) -> caf::result<std::vector<container_record>> {
+        if (!ns.empty())
+          if (auto e = check_identifier("namespace", ns))
+            return make_error(errc::invalid_argument, *e);
+        return self->delegate(self->state.store, list_cont_atom::value, ns);
+      },
+      [self](container_update& req) -> caf::result<container_record> {
+        req.ns = ns_or_default(req.ns);
+        auto c = find_container(self, req.ns, req.id, "container");
+        if (!c) return c.error();
+        return self->delegate(*c, std::move(req));
+      },
+      [self](del_cont_atom, std::string& ns, std::string& id) -> caf::result<container_record> {
+        ns = ns_or_default(ns);
+        auto c = find_container(self, ns, id, "container");
+        if (!c) return c.error();
+        auto rp = self->make_response_promise<container_record>();
+        auto key = key_of(ns, id);
+        auto handle = *c;
+        self->request(handle, caf::infinite, del_cont_atom::value)
+            .then(
+                [self, rp, key, handle](container_record& gone) mutable {
+                  auto& cs = self->state.containers;
+                  if (auto it = cs.find(key); it != cs.end() && it->second == handle) cs.erase(it);
+                  rp.deliver(std::move(gone));
+                },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [self](task_create& req) -> caf::result<task_handle> {
+        req.ns = ns_or_default(req.ns);
+        auto c = find_container(self, req.ns, req.id, "container");
+        if (!c) return c.error();
+        return self->delegate(*c, std::move(req));
+      },
+      [self](get_task_atom, std::string& ns, std::string& id) -> caf::result<task_handle> {
+        auto c = find_container(self, ns_or_default(ns), id, "task");
+        if (!c) return c.error();
+        return self->delegate(*c, get_task_atom::value);
+      },
+      [self](list_task_atom, std::string& ns) -> caf::result<std::vector<task_info>> {
+        if (!ns.empty())
+          if (auto e = check_identifier("namespace", ns))
+            return make_error(errc::invalid_argument, *e);
+        std::vector<container_actor> targets;
+        for (auto& [key, c] : self->state.containers)
+          if (ns.empty() || key.compare(0, ns.size() + 1, ns + "/") == 0) targets.push_back(c);
+        if (targets.empty()) return std::vector<task_info>{};
+        struct gather {
+          std::vector<task_info> tasks;
+          size_t left;
+        };
+        auto g = std::make_shared<gather>(gather{{}, targets.size()});
+        auto rp = self->make_response_promise<std::vector<task_info>>();
+        auto one_done = [g, rp]() mutable {
+          if (--g->left > 0) return;
+          std::sort(g->tasks.begin(), g->tasks.end(), [](const task_info& a, const task_info& b) {
+            return std::tie(a.ns, a.id) < std::tie(b.ns, b.id);
+          });
+          rp.deliver(std::move(g->tasks));
+        };
+        for (auto& c : targets) {
+          self->request(c, caf::infinite, list_task_atom::value)
+              .then(
+                  [g, one_done](std::vector<task_info>& some) mutable {
+                    for (auto& t : some) g->tasks.push_back(std::move(t));
+                    one_done();
+                  },
+                  [one_done](caf::error&) mutable { one_done(); });
+        }
+        return rp;
+      },
+      [self](runtimes_atom) {
+        std::vector<std::string> names;
+        for (auto& [name, rt] : self->state.cfg.runtimes) names.push_back(name);
+        return names;
+      },
+      [self](recover_all_atom) -> caf::result<recovery_report> {
+        auto rp = self->make_response_promise<recovery_report>();
+        auto& st = self->state;
+        self->request(st.store, caf::infinite, list_ns_atom::value)
+            .then(
+                [self, rp](std::vector<namespace_record>& nss) mutable {
+                  for (auto& n : nss) self->state.namespaces.insert(n.name);
+                  self->request(self->state.store, caf::infinite, list_cont_atom::value,
+                                std::string{})
+                      .then(
+                          [self, rp](std::vector<container_record>& cs) mutable {
+                            recovery_report report;
+                            for (auto& c : cs) adopt_container(self, std::move(c));
+                            report.containers = static_cast<std::uint32_t>(cs.size());
+                            self->request(self->state.store, caf::infinite, list_task_atom::value,
+                                          std::string{})
+                                .then(
+                                    [self, rp, report](std::vector<task_record>& ts) mutable {
+                                      std::set<std::string> owned;
+                                      for (auto& t : ts) {
+                                        auto key = key_of(t.ns, t.id);
+                                        auto it = self->state.containers.find(key);
+                                        if (it == self->state.containers.end()) continue;
+                                        owned.insert(key);
+                                        self->send(it->second, adopt_task_atom::value,
+                                                   std::move(t));
+                                        ++report.tasks;
+                                      }
+                                      report.orphan_shims = delete_orphans(self, owned);
+                                      rp.deliver(report);
+                                    },
+                                    [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+                          },
+                          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+                },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+  };
+}
+
+registry_actor::behavior_type registry_fun(registry_pointer self, registry_config cfg,
+                                           store_actor store, events_actor events) {
+  self->state.cfg = std::move(cfg);
+  self->state.store = std::move(store);
+  self->state.events = std::move(events);
+  return serving(self);
+}
+
+}  // namespace
+
+registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg, store_actor store,
+                              events_actor events) {
+  return sys.spawn(registry_fun, std::move(cfg), std::move(store), std::move(events));
+}
+
+}  // namespace berth
