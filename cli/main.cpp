@@ -1,25 +1,50 @@
-// berth: the command-line client. Its verbs mirror containerd's ctr; for
-// now only `berth shim` (a shim's own API) exists, the daemon verbs follow
-// with berthd.
+// berth: the command-line client of berthd. Its verbs mirror containerd's
+// ctr (containers, tasks, run, images, events, namespaces, version), plus
+// `berth shim`, which talks to one berth-shim directly.
+//
+// Exit codes: 0 success; 1 a failure reported as `berth: <what>: <why>`;
+// 2 bad usage (message and usage on stderr); for attached `run`, `t start`
+// and `t exec`, the process's own exit code.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/command_line.hpp"
 #include "cli/shim_command.hpp"
+#include "cli/version_command.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"berth: a container supervisor (client)"};
-  app.require_subcommand(1);
+  using namespace berth::cli;
+  CLI::App app{"berth: the client of berthd, a container supervisor"};
+  global_options globals;
+  verb_action chosen;
+  build_command_line(app, globals, chosen);
   bool version = false;
-  app.add_flag("--version", version, "print the client version");
-  berth::cli::add_shim_command(app);
+  app.add_flag("-v,--version", version, "print the client version and exit");
+
+  // --version alone needs no verb (CLI11 would ask for one first).
+  if (argc == 2 && (std::string(argv[1]) == "-v" || std::string(argv[1]) == "--version")) {
+    print_client_version();
+    return 0;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    // Bad usage: the message and usage on stderr, exit 2, as people expect.
-    std::cerr << "berth: " << e.what() << "\n\n" << app.help();
+    std::cerr << usage_error(app, e);
     return 2;
   }
-  return berth::cli::run_shim_command();
+
+  if (app.got_subcommand("shim")) return run_shim_command();
+  if (app.got_subcommand("version")) print_client_version();
+  try {
+    daemon_client client(globals, chosen.signals);
+    return chosen.run(client);
+  } catch (const command_error& e) {
+    std::cout.flush();
+    print_error(e);
+    return 1;
+  }
 }

@@ -1,0 +1,93 @@
+#include "cli/create_options.hpp"
+
+#include <filesystem>
+
+#include "cli/flag_values.hpp"
+
+namespace berth::cli {
+
+void add_create_options(CLI::App& verb, create_options& o) {
+  verb.positionals_at_end();
+  verb.add_option("--runtime", o.runtime, "runtime name (default: the daemon's, io.berth.runc.v1)");
+  verb.add_option("--env", o.env, "add an environment variable (repeatable)")
+      ->allow_extra_args(false)
+      ->check(env_validator());
+  verb.add_option("--label", o.labels, "add a label to the container (repeatable)")
+      ->allow_extra_args(false)
+      ->check(label_validator());
+  verb.add_option("--mount", o.mounts, "add a mount (repeatable)")
+      ->allow_extra_args(false)
+      ->check(mount_validator());
+  verb.add_option("--cwd", o.cwd, "working directory of the process");
+  verb.add_option("-u,--user", o.user, "user (and group) to run as")->check(user_validator());
+  verb.add_option("--rootfs", o.rootfs,
+                  "use this prepared root filesystem directory instead of the image's")
+      ->check(CLI::ExistingDirectory);
+  verb.add_option("--hostname", o.hostname, "hostname inside the container");
+  verb.add_flag("--net-host", o.net_host, "share the host's network namespace");
+  verb.add_flag("-t,--tty", o.tty, "allocate a terminal for the process");
+  verb.add_flag("--read-only", o.read_only, "mount the root filesystem read-only");
+  verb.add_option("--memory-limit", o.memory_limit, "memory limit in bytes (512m, 1g, ...)")
+      ->transform(CLI::AsSizeValue(false));
+  verb.add_option("--cpus", o.cpus, "CPU limit, in CPUs (1.5)")->check(CLI::NonNegativeNumber);
+  verb.add_option("IMAGE", o.image, "image reference")->required();
+  verb.add_option("ID", o.id, "container id")->required();
+  verb.add_option("ARGS", o.args, "command and arguments (default: the image's)");
+}
+
+std::vector<std::string> command_args(const std::vector<std::string>& args) {
+  if (!args.empty() && args.front() == "--") return {args.begin() + 1, args.end()};
+  return args;
+}
+
+void fill_create_request(const create_options& o, const std::string& ns,
+                         wire::api::CreateContainerRequest::Builder req) {
+  req.setNamespace(ns);
+  req.setId(o.id);
+  req.setImage(o.image);
+  req.setRuntime(o.runtime);
+  auto labels = req.initLabels(static_cast<unsigned>(o.labels.size()));
+  for (unsigned i = 0; i < o.labels.size(); ++i) {
+    auto kv = parse_key_value(o.labels[i], "--label");
+    labels[i].setKey(kv.key);
+    labels[i].setValue(kv.value);
+  }
+
+  auto options = req.initOptions();
+  auto process = options.initProcess();
+  auto args = command_args(o.args);
+  auto wire_args = process.initArgs(static_cast<unsigned>(args.size()));
+  for (unsigned i = 0; i < args.size(); ++i) wire_args.set(i, args[i]);
+  auto env = process.initEnv(static_cast<unsigned>(o.env.size()));
+  for (unsigned i = 0; i < o.env.size(); ++i) env.set(i, o.env[i]);
+  process.setCwd(o.cwd);
+  process.setTerminal(o.tty);
+  if (!o.user.empty()) {
+    auto parsed = parse_user(o.user);
+    auto user = process.initUser();
+    if (parsed.uid) {
+      user.setUid(*parsed.uid);
+      user.setGid(parsed.gid.value_or(0));
+    } else {
+      user.setName(parsed.name);
+    }
+  }
+
+  auto mounts = options.initMounts(static_cast<unsigned>(o.mounts.size()));
+  for (unsigned i = 0; i < o.mounts.size(); ++i) {
+    auto m = parse_mount(o.mounts[i]);
+    mounts[i].setType(m.type);
+    mounts[i].setSource(m.source);
+    mounts[i].setDestination(m.destination);
+    auto opts = mounts[i].initOptions(static_cast<unsigned>(m.options.size()));
+    for (unsigned j = 0; j < m.options.size(); ++j) opts.set(j, m.options[j]);
+  }
+  options.setRootfs(o.rootfs.empty() ? "" : std::filesystem::absolute(o.rootfs).string());
+  options.setNetHost(o.net_host);
+  options.setReadonlyRootfs(o.read_only);
+  options.setMemoryLimit(static_cast<int64_t>(o.memory_limit));
+  options.setCpus(o.cpus);
+  options.setHostname(o.hostname);
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,87 @@
+#include "cli/daemon_client.hpp"
+
+#include <iostream>
+
+namespace berth::cli {
+
+void add_global_options(CLI::App& app, global_options& opts) {
+  app.add_option("-a,--address", opts.address, "berthd's socket (unix:PATH)")
+      ->envname("BERTH_ADDRESS")
+      ->capture_default_str();
+  app.add_option("-n,--namespace", opts.ns, "namespace of the objects to act on")
+      ->envname("BERTH_NAMESPACE")
+      ->capture_default_str();
+  // A number of seconds, or with a unit: 500ms, 10s, 2m.
+  app.add_option("--timeout", opts.timeout_seconds,
+                 "deadline for connecting and for each call (0: none)")
+      ->transform(
+          CLI::AsNumberWithUnit(std::map<std::string, double>{{"ms", 0.001}, {"s", 1}, {"m", 60}},
+                                CLI::AsNumberWithUnit::CASE_SENSITIVE, "DURATION"))
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--debug", opts.debug, "print each call to berthd and how long it took");
+}
+
+namespace {
+
+std::string socket_address(const std::string& address) {
+  // A bare path is accepted too: it is what people paste.
+  if (!address.empty() && address.front() == '/') return "unix:" + address;
+  return address;
+}
+
+// Signals must be captured before the event port exists, and they stay
+// blocked in threads created later (the attached-I/O copiers), so only the
+// KJ loop sees them.
+kj::AsyncIoContext setup_io(const std::vector<int>& captured_signals) {
+  for (int signo : captured_signals) kj::UnixEventPort::captureSignal(signo);
+  return kj::setupAsyncIo();
+}
+
+}  // namespace
+
+daemon_client::daemon_client(const global_options& opts, const std::vector<int>& captured_signals)
+    : opts_(opts), io_(setup_io(captured_signals)), berth_(nullptr) {
+  if (opts_.ns.empty()) opts_.ns = "default";
+  std::string address = socket_address(opts_.address);
+  std::string what = "connect to berthd at " + address;
+  if (address.rfind("unix:", 0) != 0) {
+    throw command_error(what, "only unix:PATH addresses are supported");
+  }
+  auto parsed = wait(io_.provider->getNetwork().parseAddress(address), what);
+  try {
+    stream_ = wait(parsed->connect(), what);
+  } catch (const command_error& e) {
+    // The usual cause is a daemon that is not running, or another address.
+    throw command_error(what, e.reason() + " (is berthd running? --address or BERTH_ADDRESS)");
+  }
+  rpc_ = kj::heap<capnp::TwoPartyClient>(*stream_);
+  berth_ = rpc_->bootstrap().castAs<api::Berth>();
+  debug("connected to " + address + ", namespace " + opts_.ns);
+}
+
+void daemon_client::debug(const std::string& message) const {
+  if (opts_.debug) std::cerr << "berth: debug: " << message << "\n";
+}
+
+void daemon_client::debug_elapsed(const std::string& what,
+                                  std::chrono::steady_clock::time_point started) const {
+  if (!opts_.debug) return;
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count();
+  debug(what + ": " + std::to_string(us / 1000.0) + " ms");
+}
+
+std::string daemon_client::describe(const kj::Exception& e) const {
+  std::string description = e.getDescription().cStr();
+  if (description.find("timed out") != std::string::npos ||
+      e.getType() == kj::Exception::Type::OVERLOADED) {
+    return "no answer from berthd within " + std::to_string(opts_.timeout_seconds) + " s";
+  }
+  if (e.getType() == kj::Exception::Type::DISCONNECTED) {
+    return "berthd at " + opts_.address + " is not reachable or hung up (" + description + ")";
+  }
+  return description;
+}
+
+}  // namespace berth::cli

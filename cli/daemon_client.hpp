@@ -1,0 +1,113 @@
+// The connection to berthd: global flags (address, namespace, timeout,
+// debug), one KJ event loop, one Cap'n Proto two-party client, and waiting
+// on calls with the --timeout deadline. Every daemon verb gets one of these.
+#pragma once
+
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+#include <kj/async-unix.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cli/command_error.hpp"
+#include "schema/api.capnp.h"
+
+namespace berth::cli {
+
+namespace api = wire::api;
+
+inline constexpr const char* kDefaultAddress = "unix:/run/berth/berth.sock";
+inline constexpr const char* kClientVersion = "0.1.0";
+
+struct global_options {
+  std::string address = kDefaultAddress;
+  std::string ns = "default";
+  double timeout_seconds = 0;  // 0: wait as long as it takes, as ctr does
+  bool debug = false;
+};
+
+// Adds --address, --namespace/-n, --timeout and --debug to `app` (with
+// BERTH_ADDRESS and BERTH_NAMESPACE as fallbacks).
+void add_global_options(CLI::App& app, global_options& opts);
+
+class daemon_client {
+ public:
+  // Connects to opts.address. `captured_signals` are taken over by the KJ
+  // loop (kj::UnixEventPort::captureSignal) before it exists, so a verb can
+  // forward them (SIGINT, SIGTERM to a task; SIGWINCH to its pty); other
+  // verbs leave the default actions alone so Ctrl-C still ends them.
+  daemon_client(const global_options& opts, const std::vector<int>& captured_signals = {});
+
+  api::Berth::Client& berth() { return berth_; }
+  kj::AsyncIoContext& io() { return io_; }
+  kj::WaitScope& wait_scope() { return io_.waitScope; }
+  const std::string& ns() const { return opts_.ns; }
+  const global_options& options() const { return opts_; }
+
+  // Waits for a call's response, bounded by --timeout when it is set. A
+  // broken connection or the deadline becomes a command_error naming `what`.
+  template <typename T>
+  T wait(kj::Promise<T>&& promise, const std::string& what) {
+    return wait_impl(bounded(kj::mv(promise)), what);
+  }
+
+  // Waits with no deadline: for calls that last as long as a process does
+  // (wait, logs --follow, events).
+  template <typename T>
+  T wait_unbounded(kj::Promise<T>&& promise, const std::string& what) {
+    return wait_impl(kj::mv(promise), what);
+  }
+
+  // Resolves when berthd hangs up (for verbs that stream until stopped).
+  kj::Promise<void> disconnected() { return rpc_->onDisconnect(); }
+
+  // Prints `berth: debug: <message>` on stderr when --debug is on.
+  void debug(const std::string& message) const;
+
+ private:
+  template <typename T>
+  kj::Promise<T> bounded(kj::Promise<T>&& promise) {
+    if (opts_.timeout_seconds <= 0) return kj::mv(promise);
+    auto ms = static_cast<int64_t>(opts_.timeout_seconds * 1000);
+    return io_.provider->getTimer().timeoutAfter(ms * kj::MILLISECONDS, kj::mv(promise));
+  }
+
+  template <typename T>
+  T wait_impl(kj::Promise<T>&& promise, const std::string& what) {
+    auto started = std::chrono::steady_clock::now();
+    try {
+      if constexpr (std::is_void_v<T>) {
+        promise.wait(io_.waitScope);
+        debug_elapsed(what, started);
+      } else {
+        T result = promise.wait(io_.waitScope);
+        debug_elapsed(what, started);
+        return result;
+      }
+    } catch (const kj::Exception& e) {
+      throw command_error(what, describe(e));
+    }
+  }
+
+  std::string describe(const kj::Exception& e) const;
+  void debug_elapsed(const std::string& what, std::chrono::steady_clock::time_point started) const;
+
+  global_options opts_;
+  kj::AsyncIoContext io_;
+  kj::Own<kj::AsyncIoStream> stream_;
+  kj::Own<capnp::TwoPartyClient> rpc_;
+  api::Berth::Client berth_;
+};
+
+// A verb, chosen while parsing and run once the command line is accepted.
+// `signals` lists what the verb's daemon_client captures (see above).
+struct verb_action {
+  std::function<int(daemon_client&)> run;
+  std::vector<int> signals{};
+};
+
+}  // namespace berth::cli

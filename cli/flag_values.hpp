@@ -1,0 +1,50 @@
+// The values of flags that carry structure: --env K=V, --label K=V,
+// --mount type=bind,src=…,dst=…,options=ro:rbind, --user U. Each parser
+// throws std::invalid_argument with a message naming the bad value; the
+// CLI11 validators built from them turn that into a usage error (exit 2).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace berth::cli {
+
+struct key_value {
+  std::string key;
+  std::string value;
+};
+
+// "K=V" (V may be empty or contain '='). `flag` names the flag in messages.
+key_value parse_key_value(const std::string& text, const std::string& flag);
+
+struct mount_value {
+  std::string type = "bind";
+  std::string source;
+  std::string destination;
+  std::vector<std::string> options;
+};
+
+// "type=bind,src=/a,dst=/b,options=ro:rbind" (also source=, destination=,
+// target=). A bind mount without options gets "rbind", as ctr gives it.
+mount_value parse_mount(const std::string& text);
+
+struct user_value {
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::string name;  // set when the user is not numeric ("nobody", "web:staff")
+};
+
+// "1000", "1000:100", "nobody", "nobody:nogroup".
+user_value parse_user(const std::string& text);
+
+// CLI11 validators: the empty string when `text` parses, else the reason.
+CLI::Validator env_validator();
+CLI::Validator label_validator();
+CLI::Validator mount_validator();
+CLI::Validator user_validator();
+CLI::Validator signal_validator();
+
+}  // namespace berth::cli

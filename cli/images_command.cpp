@@ -1,0 +1,177 @@
+#include "cli/images_command.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "cli/display.hpp"
+#include "cli/json_output.hpp"
+#include "cli/table.hpp"
+
+namespace berth::cli {
+namespace {
+
+// Shows import progress on stderr, on one line rewritten in place when
+// stderr is a terminal, and as occasional lines otherwise (logs, CI).
+class progress_printer final : public api::ImportProgressSink::Server {
+ public:
+  explicit progress_printer(std::string name) : name_(std::move(name)) {}
+
+ protected:
+  kj::Promise<void> progress(ProgressContext context) override {
+    auto p = context.getParams().getProgress();
+    std::string line = "importing " + name_ + ": " + human_size(p.getBytesDone());
+    if (p.getBytesTotal() > 0) line += " / " + human_size(p.getBytesTotal());
+    if (p.getLayersTotal() > 0) {
+      line += ", layers " + std::to_string(p.getLayersDone()) + "/" +
+              std::to_string(p.getLayersTotal());
+    }
+    if (isatty(STDERR_FILENO)) {
+      std::cerr << "\r\033[K" << line << std::flush;
+    } else if (p.getLayersDone() != last_layers_) {
+      std::cerr << line << "\n";
+    }
+    last_layers_ = p.getLayersDone();
+    return kj::READY_NOW;
+  }
+
+ private:
+  std::string name_;
+  uint32_t last_layers_ = UINT32_MAX;
+};
+
+struct import_options {
+  std::string file, name, platform;
+};
+
+int import(daemon_client& client, const import_options& o) {
+  // The daemon opens the archive itself: give it a path that does not
+  // depend on our working directory.
+  std::string path = std::filesystem::absolute(o.file).lexically_normal().string();
+  auto req = client.berth().importImageRequest();
+  auto r = req.initReq();
+  r.setNamespace(client.ns());
+  r.setArchivePath(path);
+  r.setName(o.name);
+  r.setPlatform(o.platform);
+  r.setProgress(kj::heap<progress_printer>(std::filesystem::path(path).filename().string()));
+  std::string what = "import " + o.file;
+  // Imports take as long as the archive is big: no --timeout here.
+  auto resp = client.wait_unbounded(req.send(), what);
+  if (isatty(STDERR_FILENO)) std::cerr << "\r\033[K" << std::flush;
+  check(resp.getResp(), what);
+  for (auto image : resp.getResp().getImages()) {
+    std::cout << "imported " << image.getName().cStr() << " (" << image.getDigest().cStr() << ")\n";
+  }
+  return 0;
+}
+
+int list(daemon_client& client, bool quiet, const std::string& format) {
+  auto req = client.berth().listImagesRequest();
+  req.initReq().setNamespace(client.ns());
+  auto resp = client.wait(req.send(), "list images");
+  check(resp.getResp(), "list images");
+  auto images = resp.getResp().getImages();
+  if (format == kFormatJson) {
+    std::cout << to_json_array(images).dump(2) << "\n";
+  } else if (quiet) {
+    for (auto i : images) std::cout << i.getName().cStr() << "\n";
+  } else {
+    table out({"REF", "TYPE", "DIGEST", "SIZE", "LABELS"});
+    for (auto i : images) {
+      out.add({i.getName().cStr(), i.getMediaType().cStr(), i.getDigest().cStr(),
+               human_size(i.getSize()), labels_text(i.getLabels())});
+    }
+    out.print(std::cout);
+  }
+  return 0;
+}
+
+int remove(daemon_client& client, const std::vector<std::string>& refs) {
+  int rc = 0;
+  for (const auto& ref : refs) {
+    try {
+      auto req = client.berth().removeImageRequest();
+      auto r = req.initReq();
+      r.setNamespace(client.ns());
+      r.setName(ref);
+      auto resp = client.wait(req.send(), "remove image " + ref);
+      check(resp.getResp(), "remove image " + ref);
+      std::cout << ref << "\n";  // ctr prints each removed reference
+    } catch (const command_error& e) {
+      print_error(e);
+      rc = 1;
+    }
+  }
+  return rc;
+}
+
+int tag(daemon_client& client, const std::string& source, const std::string& target) {
+  auto req = client.berth().tagImageRequest();
+  auto r = req.initReq();
+  r.setNamespace(client.ns());
+  r.setSource(source);
+  r.setTarget(target);
+  std::string what = "tag image " + source + " as " + target;
+  auto resp = client.wait(req.send(), what);
+  check(resp.getResp(), what);
+  std::cout << target << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void add_images_command(CLI::App& app, verb_action& chosen) {
+  auto* i = app.add_subcommand("images", "manage images");
+  i->alias("i");
+  i->alias("image");
+  i->require_subcommand(1);
+  {
+    auto o = std::make_shared<import_options>();
+    auto* v = i->add_subcommand("import", "import a docker-archive or OCI-layout tar");
+    v->add_option("FILE", o->file, "the archive")->required()->check(CLI::ExistingFile);
+    v->add_option("--name", o->name, "reference to give the image instead of the archive's tags");
+    v->add_option("--platform", o->platform, "platform to import (default linux/amd64)");
+    v->callback([&chosen, o] { chosen.run = [o](daemon_client& cl) { return import(cl, *o); }; });
+  }
+  {
+    struct list_options {
+      bool quiet = false;
+      std::string format = kFormatTable;
+    };
+    auto o = std::make_shared<list_options>();
+    auto* v = i->add_subcommand("ls", "list images");
+    v->alias("list");
+    v->add_flag("-q,--quiet", o->quiet, "print only the references");
+    v->add_option("--format", o->format, "table or json")
+        ->check(CLI::IsMember({kFormatTable, kFormatJson}));
+    v->callback([&chosen, o] {
+      chosen.run = [o](daemon_client& cl) { return list(cl, o->quiet, o->format); };
+    });
+  }
+  {
+    auto refs = std::make_shared<std::vector<std::string>>();
+    auto* v = i->add_subcommand("rm", "remove images");
+    v->alias("delete");
+    v->alias("del");
+    v->add_option("REF", *refs, "image references")->required();
+    v->callback(
+        [&chosen, refs] { chosen.run = [refs](daemon_client& cl) { return remove(cl, *refs); }; });
+  }
+  {
+    struct tag_options {
+      std::string source, target;
+    };
+    auto o = std::make_shared<tag_options>();
+    auto* v = i->add_subcommand("tag", "give an image another reference");
+    v->add_option("SOURCE", o->source, "existing reference")->required();
+    v->add_option("TARGET", o->target, "new reference")->required();
+    v->callback([&chosen, o] {
+      chosen.run = [o](daemon_client& cl) { return tag(cl, o->source, o->target); };
+    });
+  }
+}
+
+}  // namespace berth::cli
