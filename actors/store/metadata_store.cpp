@@ -14,190 +14,23 @@
 
 #include "actors/errors.hpp"
 #include "actors/store/schema_sql.hpp"  // generated from schema_v<N>.sql
+#include "actors/store/sql.hpp"
 #include "schema/identifier.hpp"
 
 namespace berth {
 namespace {
 
+using namespace sql;
+
 // kMigrations[v] takes a database from user_version v to v + 1.
-constexpr const char* kMigrations[] = {kSchemaV1};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
 static_assert(std::size(kMigrations) == metadata_store::schema_version);
 
-// Thrown inside a method; guarded() turns them into caf::errors.
-struct sqlite_failure : std::runtime_error {
-  sqlite_failure(sqlite3* db, int rc)
-      : std::runtime_error(db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)), code(rc) {}
-  int code;
-};
-struct bad_request : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-void check(sqlite3* db, int rc) {
-  if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) throw sqlite_failure(db, rc);
-}
-
-std::int64_t to_ns(caf::timestamp t) {
-  return t.time_since_epoch().count();
-}
-caf::timestamp from_ns(std::int64_t ns) {
-  return caf::timestamp{caf::timestamp::duration{ns}};
-}
-
-// One row of a result, read by column index.
-class row {
- public:
-  explicit row(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  std::string text(int col) const {
-    auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
-             : std::string();
-  }
-  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-  std::int32_t int32(int col) const { return static_cast<std::int32_t>(integer(col)); }
-  caf::timestamp time(int col) const { return from_ns(integer(col)); }
-
- private:
-  sqlite3_stmt* stmt_;
-};
-
-// A prepared statement with its parameters bound in order (?1, ?2, ...);
-// values are only ever bound, never spliced into SQL text.
-class statement {
- public:
-  template <class... Ts>
-  statement(sqlite3* db, const char* sql, const Ts&... args) : db_(db) {
-    check(db_, sqlite3_prepare_v2(db_, sql, -1, &stmt_, nullptr));
-    int i = 0;
-    (bind(++i, args), ...);
-  }
-  ~statement() { sqlite3_finalize(stmt_); }
-  statement(const statement&) = delete;
-  statement& operator=(const statement&) = delete;
-
-  // Runs to completion, calling on_row for each result row.
-  template <class F>
-  void run(F&& on_row) {
-    for (;;) {
-      int rc = sqlite3_step(stmt_);
-      if (rc == SQLITE_DONE) return;
-      if (rc != SQLITE_ROW) throw sqlite_failure(db_, rc);
-      on_row(row{stmt_});
-    }
-  }
-  void run() {
-    run([](const row&) {});
-  }
-
- private:
-  void bind(int i, const std::string& x) {
-    check(db_, sqlite3_bind_text(stmt_, i, x.data(), static_cast<int>(x.size()), SQLITE_TRANSIENT));
-  }
-  void bind(int i, const char* x) { bind(i, std::string{x}); }
-  void bind(int i, std::int64_t x) { check(db_, sqlite3_bind_int64(stmt_, i, x)); }
-  void bind(int i, std::int32_t x) { bind(i, static_cast<std::int64_t>(x)); }
-  void bind(int i, caf::timestamp x) { bind(i, to_ns(x)); }
-
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-template <class T, class Read, class... Ts>
-std::vector<T> query(sqlite3* db, const char* sql, Read read, const Ts&... args) {
-  std::vector<T> out;
-  statement(db, sql, args...).run([&](const row& r) { out.push_back(read(r)); });
-  return out;
-}
-
-template <class T, class Read, class... Ts>
-std::optional<T> query_one(sqlite3* db, const char* sql, Read read, const Ts&... args) {
-  auto rows = query<T>(db, sql, read, args...);
-  if (rows.empty()) return std::nullopt;
-  return std::move(rows.front());
-}
-
-template <class... Ts>
-void exec(sqlite3* db, const char* sql, const Ts&... args) {
-  statement(db, sql, args...).run();
-}
-
-// BEGIN IMMEDIATE takes the write lock up front, so the reads that decide a
-// write cannot be invalidated by another connection before it.
-class transaction {
- public:
-  explicit transaction(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE"); }
-  ~transaction() {
-    if (!committed_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  void commit() {
-    exec(db_, "COMMIT");
-    committed_ = true;
-  }
-
- private:
-  sqlite3* db_;
-  bool committed_ = false;
-};
-
-// Runs a method body; failures become errors that say what was attempted.
-template <class F>
-auto guarded(const std::string& what, F&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const bad_request& e) {
-    return make_error(errc::invalid_argument, e.what());
-  } catch (const sqlite_failure& e) {
-    // Another process holding the write lock past busy_timeout.
-    auto code = (e.code & 0xff) == SQLITE_BUSY ? errc::unavailable : errc::internal;
-    return make_error(code, what + ": " + e.what());
-  } catch (const std::exception& e) {
-    return make_error(errc::internal, what + ": " + e.what());
-  }
-}
-
-// --- validation and naming -------------------------------------------------
-
-caf::error check_id(std::string_view what, const std::string& value) {
-  if (auto msg = check_identifier(what, value)) return make_error(errc::invalid_argument, *msg);
-  return caf::none;
-}
-
-// An empty namespace in a list request means "every namespace".
-caf::error check_ns_filter(const std::string& ns) {
-  return ns.empty() ? caf::error{} : check_id("namespace", ns);
-}
-
-std::string ns_name(const std::string& name) {
-  return "namespace \"" + name + "\"";
-}
 std::string container_name(const std::string& ns, const std::string& id) {
   return "container \"" + id + "\" in namespace \"" + ns + "\"";
 }
 std::string task_name(const std::string& ns, const std::string& id) {
   return "task \"" + id + "\" in namespace \"" + ns + "\"";
-}
-
-std::string labels_to_json(const label_map& labels, const std::string& owner) {
-  for (const auto& [key, value] : labels) {
-    if (key.empty()) throw bad_request("labels of " + owner + ": a label key must not be empty");
-    if (key.size() + value.size() > 4096)
-      throw bad_request("labels of " + owner + ": label \"" + key.substr(0, 64) +
-                        "\" is longer than 4096 bytes");
-  }
-  try {
-    return nlohmann::json(labels).dump();
-  } catch (const nlohmann::json::exception&) {
-    throw bad_request("labels of " + owner + " are not valid UTF-8");
-  }
-}
-
-label_map labels_from_json(const std::string& text) {
-  return nlohmann::json::parse(text).get<label_map>();
-}
-
-void check_json(const std::string& doc, const char* field, const std::string& owner) {
-  if (!doc.empty() && !nlohmann::json::accept(doc))
-    throw bad_request(std::string{field} + " of " + owner + " is not valid JSON");
 }
 
 // --- rows to records ---------------------------------------------------------
@@ -249,13 +82,6 @@ std::optional<task_record> find_task(sqlite3* db, const std::string& ns, const s
   return query_one<task_record>(
       db, "SELECT " BERTH_TASK_COLUMNS " FROM tasks WHERE namespace = ?1 AND id = ?2", read_task,
       ns, id);
-}
-
-template <class... Ts>
-std::int64_t count(sqlite3* db, const char* sql, const Ts&... args) {
-  auto n = query_one<std::int64_t>(
-      db, sql, [](const row& r) { return r.integer(0); }, args...);
-  return n.value_or(0);
 }
 
 // --- opening ---------------------------------------------------------------------
@@ -373,6 +199,12 @@ caf::expected<namespace_record> metadata_store::delete_namespace(const std::stri
       return make_error(errc::failed_precondition, "cannot delete " + ns_name(name) +
                                                        ": it still holds " + std::to_string(n) +
                                                        " container(s)");
+    }
+    auto images = count(db_, "SELECT count(*) FROM images WHERE namespace = ?1", name);
+    if (images > 0) {
+      return make_error(errc::failed_precondition, "cannot delete " + ns_name(name) +
+                                                       ": it still holds " +
+                                                       std::to_string(images) + " image(s)");
     }
     exec(db_, "DELETE FROM namespaces WHERE name = ?1", name);
     tx.commit();

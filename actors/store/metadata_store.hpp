@@ -20,7 +20,7 @@ namespace berth {
 class metadata_store {
  public:
   // Newest schema this build knows (PRAGMA user_version of a migrated db).
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
   // Opens or creates <root_dir>/meta.db (and root_dir itself), turns on WAL,
   // synchronous=FULL and foreign keys, and migrates the schema. Throws
@@ -59,6 +59,16 @@ class metadata_store {
   // Never lowers the mark (an acknowledgement may arrive late); returns it.
   caf::expected<std::uint64_t> set_last_acked_event(const std::string& ns, const std::string& id,
                                                     std::uint64_t seq);
+
+  // Images (metadata_store_images.cpp). put inserts or moves a name to a new
+  // target (the namespace must exist); an empty ns for list means every
+  // namespace. delete replies with the record removed.
+  caf::expected<image_record> put_image(image_record rec);
+  caf::expected<image_record> get_image(const std::string& ns, const std::string& name);
+  caf::expected<std::vector<image_record>> list_images(const std::string& ns);
+  caf::expected<image_record> delete_image(const std::string& ns, const std::string& name);
+  // Every distinct target still named in any namespace: what content GC keeps.
+  caf::expected<std::vector<std::string>> image_targets();
 
  private:
   metadata_store(sqlite3* db, std::string path);

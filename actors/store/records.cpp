@@ -36,6 +36,7 @@ void add_store_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<container_record>("berth.container_record");
   cfg.add_message_type<task_record>("berth.task_record");
   cfg.add_message_type<task_exit>("berth.task_exit");
+  cfg.add_message_type<image_record>("berth.image_record");
   add_error_category(cfg);
 }
 

@@ -106,6 +106,27 @@ typename Inspector::result_type inspect(Inspector& f, task_exit& x) {
            x.exit_reason);
 }
 
+// A name for an image in a namespace: the manifest digest it points at in
+// the content store (several names may share one), as `berth i ls` shows it.
+struct image_record {
+  std::string ns;
+  std::string name;        // normalised: docker.io/library/busybox:latest
+  std::string target;      // manifest digest, sha256:<64 hex>
+  std::string media_type;  // of the manifest
+  std::int64_t size = 0;   // manifest + config + layers, bytes
+  label_map labels;
+  caf::timestamp created_at{};  // set by the store on first put, kept afterwards
+  caf::timestamp updated_at{};  // set by the store on every put
+
+  bool operator==(const image_record&) const = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, image_record& x) {
+  return f(caf::meta::type_name("berth.image_record"), x.ns, x.name, x.target, x.media_type, x.size,
+           x.labels, x.created_at, x.updated_at);
+}
+
 // Announces the records (and vectors of them) and the berth error category.
 void add_store_types(caf::actor_system_config& cfg);
 

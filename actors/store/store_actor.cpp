@@ -61,6 +61,19 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<metada
              std::uint64_t seq) -> caf::result<std::uint64_t> {
         return self->state.db->set_last_acked_event(ns, id, seq);
       },
+      [self](put_img_atom, image_record& rec) -> caf::result<image_record> {
+        return self->state.db->put_image(std::move(rec));
+      },
+      [self](get_img_atom, const std::string& ns, const std::string& name)
+          -> caf::result<image_record> { return self->state.db->get_image(ns, name); },
+      [self](list_img_atom, const std::string& ns) -> caf::result<std::vector<image_record>> {
+        return self->state.db->list_images(ns);
+      },
+      [self](del_img_atom, const std::string& ns, const std::string& name)
+          -> caf::result<image_record> { return self->state.db->delete_image(ns, name); },
+      [self](img_targets_atom) -> caf::result<std::vector<std::string>> {
+        return self->state.db->image_targets();
+      },
   };
 }
 

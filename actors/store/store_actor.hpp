@@ -39,8 +39,15 @@ using list_task_atom = caf::atom_constant<caf::atom("listTask")>;
 using del_task_atom = caf::atom_constant<caf::atom("delTask")>;
 using task_exit_atom = caf::atom_constant<caf::atom("taskExit")>;
 using ack_event_atom = caf::atom_constant<caf::atom("ackEvent")>;
+// Images: put inserts or moves a name to a new target; the namespace must exist.
+using put_img_atom = caf::atom_constant<caf::atom("putImg")>;
+using get_img_atom = caf::atom_constant<caf::atom("getImg")>;
+using list_img_atom = caf::atom_constant<caf::atom("listImg")>;
+using del_img_atom = caf::atom_constant<caf::atom("delImg")>;
+// Every manifest digest still named by an image in any namespace (for GC).
+using img_targets_atom = caf::atom_constant<caf::atom("imgTargets")>;
 
-// Arguments after the atom: (ns) or (ns, id) as std::string; a list's
+// Arguments after the atom: (ns) or (ns, id) — for images (ns, name) — as std::string; a list's
 // namespace may be "" for every namespace. put and get reply with the stored
 // record (timestamps filled in by the store), delete with the record removed.
 using store_actor = caf::typed_actor<
@@ -59,7 +66,12 @@ using store_actor = caf::typed_actor<
     // Records the exit, sets status stopped, replies with the updated task.
     caf::replies_to<task_exit_atom, std::string, std::string, task_exit>::with<task_record>,
     // Raises last_acked_event to seq (never lowers it); replies with the mark.
-    caf::replies_to<ack_event_atom, std::string, std::string, std::uint64_t>::with<std::uint64_t>>;
+    caf::replies_to<ack_event_atom, std::string, std::string, std::uint64_t>::with<std::uint64_t>,
+    caf::replies_to<put_img_atom, image_record>::with<image_record>,
+    caf::replies_to<get_img_atom, std::string, std::string>::with<image_record>,
+    caf::replies_to<list_img_atom, std::string>::with<std::vector<image_record>>,
+    caf::replies_to<del_img_atom, std::string, std::string>::with<image_record>,
+    caf::replies_to<img_targets_atom>::with<std::vector<std::string>>>;
 
 // Opens or creates <root_dir>/meta.db (creating root_dir) on the calling
 // thread, then spawns the store detached: SQLite blocks on fsync, which must
