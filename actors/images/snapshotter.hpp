@@ -22,6 +22,8 @@ struct mount_spec {
   std::string type;                  // "overlay" or "bind"
   std::string source;                // "overlay" or the directory bound
   std::vector<std::string> options;  // "lowerdir=a:b", "upperdir=…", "ro", "rbind"
+
+  bool operator==(const mount_spec&) const = default;
 };
 
 enum class snapshot_kind { active, view, committed };

@@ -1,0 +1,313 @@
+#include "actors/images/images_actor.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <functional>
+#include <memory>
+#include <random>
+#include <set>
+
+#include "actors/errors.hpp"
+#include "actors/images/content_store.hpp"
+#include "actors/images/image_config.hpp"
+#include "actors/images/image_reference.hpp"
+#include "actors/images/images_error.hpp"
+#include "actors/images/unpacker.hpp"
+
+namespace berth {
+namespace {
+
+using namespace images;
+
+struct images_state {
+  std::shared_ptr<content_store> content;
+  std::shared_ptr<snapshotter> snaps;
+  store_actor store;
+  std::string root;
+  static inline const char* name = "berth.images";
+};
+
+using images_pointer = images_actor::stateful_pointer<images_state>;
+
+errc code_of(error_kind kind) {
+  switch (kind) {
+    case error_kind::invalid_argument:
+      return errc::invalid_argument;
+    case error_kind::not_found:
+      return errc::not_found;
+    case error_kind::already_exists:
+      return errc::already_exists;
+    case error_kind::failed_precondition:
+      return errc::failed_precondition;
+    case error_kind::internal:
+      break;
+  }
+  return errc::internal;
+}
+
+// Runs library code; its exceptions become berth errors with their message.
+template <class F>
+caf::error attempt(F&& body) {
+  try {
+    body();
+    return caf::none;
+  } catch (const images_error& e) {
+    return make_error(code_of(e.kind()), e.what());
+  } catch (const std::exception& e) {
+    return make_error(errc::internal, e.what());
+  }
+}
+
+// Every blob and committed snapshot an image in `targets` needs.
+struct references {
+  std::set<std::string> blobs;
+  std::set<std::string> chains;
+};
+
+references referenced_by(const content_store& content, const std::vector<std::string>& targets) {
+  references refs;
+  for (const auto& t : targets) {
+    refs.blobs.insert(t);
+    try {
+      auto img = resolve_manifest(content, t);
+      refs.blobs.insert(img.config_digest);
+      for (const auto& l : img.layers) refs.blobs.insert(l.digest);
+      for (const auto& c : chain_ids(img.layers)) refs.chains.insert(c);
+    } catch (const images_error&) {
+      // A target whose blobs are gone keeps what is left of it; nothing more.
+    }
+  }
+  return refs;
+}
+
+// Removes committed snapshots nothing references, leaves first.
+void collect_snapshots(snapshotter& snaps, const std::set<std::string>& chains) {
+  for (bool removed = true; removed;) {
+    removed = false;
+    auto all = snaps.list();
+    std::set<std::string> parents;
+    for (const auto& s : all) parents.insert(s.parent);
+    for (const auto& s : all) {
+      if (s.kind != snapshot_kind::committed || chains.count(s.key) || parents.count(s.key))
+        continue;
+      snaps.remove(s.key);
+      removed = true;
+    }
+  }
+}
+
+// Asks the store which manifests are still named anywhere, then drops
+// everything else; `done` gets the outcome.
+void collect_garbage(images_pointer self, std::function<void(caf::error)> done) {
+  self->request(self->state.store, caf::infinite, img_targets_atom::value)
+      .then(
+          [self, done](std::vector<std::string>& targets) {
+            done(attempt([&] {
+              auto refs = referenced_by(*self->state.content, targets);
+              self->state.content->collect_garbage(refs.blobs);
+              collect_snapshots(*self->state.snaps, refs.chains);
+            }));
+          },
+          [done](caf::error& err) { done(std::move(err)); });
+}
+
+// Stores records one after another, then replies with all of them.
+void put_records(images_pointer self, std::shared_ptr<std::vector<image_record>> todo,
+                 std::shared_ptr<std::vector<image_record>> stored,
+                 caf::typed_response_promise<std::vector<image_record>> rp) {
+  if (todo->empty()) {
+    rp.deliver(std::move(*stored));
+    return;
+  }
+  auto next = todo->front();
+  todo->erase(todo->begin());
+  self->request(self->state.store, caf::infinite, put_img_atom::value, std::move(next))
+      .then(
+          [self, todo, stored, rp](image_record& rec) mutable {
+            stored->push_back(std::move(rec));
+            put_records(self, todo, stored, rp);
+          },
+          [self, rp](caf::error& err) mutable {
+            // The blobs just imported must not outlive the failed naming.
+            collect_garbage(self, [rp, err](caf::error) mutable { rp.deliver(err); });
+          });
+}
+
+std::string nonce() {
+  std::random_device rd;
+  return std::to_string(rd()) + std::to_string(rd());
+}
+
+// The process of `req` resolved inside the container's fresh snapshot,
+// mounted briefly so /etc/passwd is read as the container will see it.
+prepared_snapshot resolve_process(images_state& st, const resolved_image& img,
+                                  const prepare_request& req) {
+  prepared_snapshot out;
+  out.snapshot_key = req.snapshot_key;
+  out.mounts = st.snaps->mounts(req.snapshot_key);
+  auto config = parse_image_config(st.content->read(img.config_digest),
+                                   "config " + img.config_digest + " of image " + req.image);
+  process_overrides o{req.args, req.env, req.cwd, req.user};
+  std::string where = st.root + "/snapshots/resolve-" + nonce();
+  if (::mkdir(where.c_str(), 0700) != 0) throw_errno("cannot create " + where);
+  process_params p;
+  try {
+    mount_all(out.mounts, where);
+    try {
+      p = make_process(config, o, where);
+    } catch (...) {
+      unmount_all(where);
+      throw;
+    }
+    unmount_all(where);
+  } catch (...) {
+    ::rmdir(where.c_str());
+    throw;
+  }
+  ::rmdir(where.c_str());
+  out.args = std::move(p.args);
+  out.env = std::move(p.env);
+  out.cwd = std::move(p.cwd);
+  out.uid = p.user.uid;
+  out.gid = p.user.gid;
+  out.additional_gids = std::move(p.user.additional_gids);
+  out.image_labels = label_map(config.labels.begin(), config.labels.end());
+  return out;
+}
+
+images_actor::behavior_type images_impl(images_pointer self, images_state init) {
+  self->state = std::move(init);
+  return {
+      [self](img_import_atom, import_request& req) -> caf::result<std::vector<image_record>> {
+        auto rp = self->make_response_promise<std::vector<image_record>>();
+        // The namespace first: an import into nowhere must not leave blobs.
+        self->request(self->state.store, caf::infinite, get_ns_atom::value, req.ns)
+            .then(
+                [self, req, rp](namespace_record&) mutable {
+                  auto todo = std::make_shared<std::vector<image_record>>();
+                  auto err = attempt([&] {
+                    import_options o;
+                    o.platform = req.platform;
+                    o.name = req.name;
+                    if (req.progress_to)
+                      o.progress = [to = req.progress_to](const import_progress& p) {
+                        caf::anon_send(to, img_progress_atom::value, p);
+                      };
+                    auto result = import_archive(*self->state.content, req.archive_path, o);
+                    for (const auto& img : result.images)
+                      todo->push_back({req.ns,
+                                       img.name,
+                                       img.image.manifest_digest,
+                                       img.image.manifest_media_type,
+                                       img.image.total_size,
+                                       req.labels,
+                                       {},
+                                       {}});
+                  });
+                  if (err) {
+                    rp.deliver(err);
+                    return;
+                  }
+                  put_records(self, todo, std::make_shared<std::vector<image_record>>(), rp);
+                },
+                [rp](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+      [self](img_list_atom, std::string& ns) -> caf::result<std::vector<image_record>> {
+        return self->delegate(self->state.store, list_img_atom::value, std::move(ns));
+      },
+      [self](img_get_atom, std::string& ns, std::string& name) -> caf::result<image_record> {
+        return self->delegate(self->state.store, get_img_atom::value, std::move(ns),
+                              std::move(name));
+      },
+      [self](img_remove_atom, std::string& ns, std::string& name) -> caf::result<image_record> {
+        auto rp = self->make_response_promise<image_record>();
+        self->request(self->state.store, caf::infinite, del_img_atom::value, ns, name)
+            .then(
+                [self, rp](image_record& removed) mutable {
+                  collect_garbage(self, [rp, removed](caf::error err) mutable {
+                    if (err)
+                      rp.deliver(err);
+                    else
+                      rp.deliver(removed);
+                  });
+                },
+                [rp](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+      [self](img_tag_atom, std::string& ns, std::string& from,
+             std::string& to) -> caf::result<image_record> {
+        std::string name;
+        if (auto err = attempt([&] { name = normalize_image_name(to); })) return err;
+        auto rp = self->make_response_promise<image_record>();
+        self->request(self->state.store, caf::infinite, get_img_atom::value, ns, from)
+            .then(
+                [self, rp, name](image_record& rec) mutable {
+                  rec.name = name;
+                  self->request(self->state.store, caf::infinite, put_img_atom::value, rec)
+                      .then([rp](image_record& stored) mutable { rp.deliver(stored); },
+                            [rp](caf::error& err) mutable { rp.deliver(err); });
+                },
+                [rp](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+      [self](snap_prepare_atom, prepare_request& req) -> caf::result<prepared_snapshot> {
+        auto rp = self->make_response_promise<prepared_snapshot>();
+        self->request(self->state.store, caf::infinite, get_img_atom::value, req.ns, req.image)
+            .then(
+                [self, rp, req](image_record& rec) mutable {
+                  auto& st = self->state;
+                  prepared_snapshot out;
+                  bool created = false;
+                  auto err = attempt([&] {
+                    auto img = resolve_manifest(*st.content, rec.target);
+                    prepare_container_snapshot(*st.content, *st.snaps, img, req.snapshot_key);
+                    created = true;
+                    out = resolve_process(st, img, req);
+                  });
+                  if (err && created) attempt([&] { st.snaps->remove(req.snapshot_key); });
+                  if (err)
+                    rp.deliver(err);
+                  else
+                    rp.deliver(std::move(out));
+                },
+                [rp](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+      [self](snap_mounts_atom, std::string& key) -> caf::result<std::vector<mount_spec>> {
+        std::vector<mount_spec> out;
+        if (auto err = attempt([&] { out = self->state.snaps->mounts(key); })) return err;
+        return out;
+      },
+      [self](snap_remove_atom, std::string& key) -> caf::result<std::string> {
+        if (auto err = attempt([&] { self->state.snaps->remove(key); })) return err;
+        return key;
+      },
+  };
+}
+
+}  // namespace
+
+images_actor spawn_images(caf::actor_system& sys, store_actor store, images_config config) {
+  images_state st;
+  try {
+    st.content = std::make_shared<content_store>(config.root);
+    st.snaps = make_snapshotter(config.root, config.snapshotter);
+    st.content->clean_ingest();
+    // An unpack cut short by a crash left an extract snapshot: it is garbage.
+    for (const auto& s : st.snaps->list())
+      if (s.kind == snapshot_kind::active && s.key.rfind("extract-", 0) == 0)
+        st.snaps->remove(s.key);
+    st.snaps->cleanup();
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot open image storage under " + config.root + ": " + e.what());
+  }
+  st.store = std::move(store);
+  st.root = config.root;
+  return sys.spawn<caf::detached>(images_impl, std::move(st));
+}
+
+}  // namespace berth
