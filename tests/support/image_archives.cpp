@@ -139,9 +139,12 @@ std::string make_tar(const std::vector<tar_entry>& entries, layer_compression co
   if (compression == layer_compression::gzip) archive_write_add_filter_gzip(a);
   if (compression == layer_compression::zstd) archive_write_add_filter_zstd(a);
   archive_write_set_bytes_in_last_block(a, 1);
-  std::vector<char> buffer(64 << 20);
-  size_t used = 0;
-  if (archive_write_open_memory(a, buffer.data(), buffer.size(), &used) != ARCHIVE_OK)
+  std::string out;
+  auto append = [](archive*, void* client, const void* buf, size_t n) -> la_ssize_t {
+    static_cast<std::string*>(client)->append(static_cast<const char*>(buf), n);
+    return static_cast<la_ssize_t>(n);
+  };
+  if (archive_write_open(a, &out, nullptr, append, nullptr) != ARCHIVE_OK)
     throw std::runtime_error(std::string("make_tar: ") + archive_error_string(a));
   for (const auto& e : entries) {
     archive_entry* ae = archive_entry_new();
@@ -173,13 +176,16 @@ std::string make_tar(const std::vector<tar_entry>& entries, layer_compression co
     archive_entry_set_perm(ae, e.mode);
     if (archive_write_header(a, ae) != ARCHIVE_OK)
       throw std::runtime_error(std::string("make_tar: ") + archive_error_string(a));
-    if (e.kind == tar_entry::file && !e.content.empty())
-      archive_write_data(a, e.content.data(), e.content.size());
+    if (e.kind == tar_entry::file && !e.content.empty() &&
+        archive_write_data(a, e.content.data(), e.content.size()) !=
+            static_cast<la_ssize_t>(e.content.size()))
+      throw std::runtime_error(std::string("make_tar: ") + archive_error_string(a));
     archive_entry_free(ae);
   }
-  archive_write_close(a);
+  if (archive_write_close(a) != ARCHIVE_OK)
+    throw std::runtime_error(std::string("make_tar: ") + archive_error_string(a));
   archive_write_free(a);
-  return std::string(buffer.data(), used);
+  return out;
 }
 
 built_image write_oci_archive(const std::string& path, const image_spec& spec,
