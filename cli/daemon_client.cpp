@@ -1,5 +1,6 @@
 #include "cli/daemon_client.hpp"
 
+#include <cstdio>
 #include <iostream>
 
 namespace berth::cli {
@@ -76,7 +77,9 @@ std::string daemon_client::describe(const kj::Exception& e) const {
   std::string description = e.getDescription().cStr();
   if (description.find("timed out") != std::string::npos ||
       e.getType() == kj::Exception::Type::OVERLOADED) {
-    return "no answer from berthd within " + std::to_string(opts_.timeout_seconds) + " s";
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", opts_.timeout_seconds);
+    return std::string("no answer from berthd within ") + seconds + " s (--timeout)";
   }
   if (e.getType() == kj::Exception::Type::DISCONNECTED) {
     return "berthd at " + opts_.address + " is not reachable or hung up (" + description + ")";
