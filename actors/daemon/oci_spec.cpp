@@ -51,8 +51,8 @@ caf::error invalid(const std::string& id, const std::string& why) {
 
 }  // namespace
 
-caf::expected<std::string> generate_spec(const std::string& id, const container_options& o,
-                                         const std::string& root_path) {
+caf::expected<std::string> generate_spec(const std::string& ns, const std::string& id,
+                                         const container_options& o, const std::string& root_path) {
   if (o.args.empty())
     return invalid(id, "no command to run (give ARGS, or an image whose config has one)");
   std::vector<std::string> env;
@@ -133,6 +133,7 @@ caf::expected<std::string> generate_spec(const std::string& id, const container_
   }
 
   json linux_section = {
+      {"cgroupsPath", "/berth/" + ns + "/" + id},
       {"resources", resources},
       {"namespaces", namespaces},
       {"maskedPaths",

@@ -2,7 +2,8 @@
 // containerd user gets — pid/ipc/uts/mount/network namespaces; /proc, /dev,
 // /dev/pts, /dev/shm, /dev/mqueue, /sys and /run mounts; the default
 // capability set; masked and read-only paths; RLIMIT_NOFILE 1024; hostname =
-// id — with the create options on top.
+// id; cgroup /berth/<ns>/<id>, so equal ids in two namespaces never share
+// one — with the create options on top.
 #pragma once
 
 #include <caf/expected.hpp>
@@ -16,7 +17,8 @@ namespace berth {
 // `root_path` is config.json's root.path: "rootfs" (the bundle's mount point)
 // or an absolute prepared directory. invalid_argument when an option is
 // malformed (an env entry without '=', a relative mount path, no command).
-caf::expected<std::string> generate_spec(const std::string& id, const container_options& opts,
+caf::expected<std::string> generate_spec(const std::string& ns, const std::string& id,
+                                         const container_options& opts,
                                          const std::string& root_path);
 
 }  // namespace berth

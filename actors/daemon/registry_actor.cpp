@@ -108,7 +108,7 @@ caf::expected<container_record> validate(registry_pointer self, container_create
     return make_error(errc::invalid_argument, "invalid rootfs \"" + rootfs + "\" for container " +
                                                   req.ns + "/" + req.id +
                                                   ": must be an absolute path to a directory");
-  auto spec = generate_spec(req.id, req.options, rootfs);
+  auto spec = generate_spec(req.ns, req.id, req.options, rootfs);
   if (!spec) return spec.error();
   container_record rec;
   rec.ns = req.ns;
