@@ -15,11 +15,11 @@ std::vector<runtime_config> default_runtimes(const std::string& shim_binary,
   runc.name = "io.berth.runc.v1";
   runc.shim_binary = shim_binary;
   runc.runtime_binary = "runc";
-  runc.runtime_root = state_dir + "/runtime/" + runc.name;
+  runc.runtime_root = state_dir + "/.runtime/" + runc.name;
   runtime_config crun = runc;
   crun.name = "io.berth.crun.v1";
   crun.runtime_binary = "crun";
-  crun.runtime_root = state_dir + "/runtime/" + crun.name;
+  crun.runtime_root = state_dir + "/.runtime/" + crun.name;
   return {runc, crun};
 }
 

@@ -36,7 +36,8 @@ struct berth_config {
 };
 
 // io.berth.runc.v1 and io.berth.crun.v1 with `shim_binary`, their OCI
-// runtimes found on PATH and their roots under <state>/runtime/<name>.
+// runtimes found on PATH and their roots under <state>/.runtime/<name> (a name
+// no namespace can have, so it never meets a bundle directory).
 std::vector<runtime_config> default_runtimes(const std::string& shim_binary,
                                              const std::string& state_dir);
 

@@ -71,7 +71,7 @@ berth_config to_berth_config(const daemon_config& cfg, const std::string& shim_b
       rc = &b.runtimes.back();
       rc->name = name;
       rc->shim_binary = shim_binary;
-      rc->runtime_root = cfg.state + "/runtime/" + name;
+      rc->runtime_root = cfg.state + "/.runtime/" + name;
     }
     if (!e.runtime.empty()) rc->runtime_binary = e.runtime;
     if (!e.root.empty()) rc->runtime_root = e.root;

@@ -10,7 +10,7 @@
 //   shim_timeout_ms = 5000           # deadline of every shim call
 //   [runtimes."io.berth.runc.v1"]
 //   runtime = "runc"                 # the OCI runtime: a name on PATH or a path
-//   root = "/run/berth/runtime/io.berth.runc.v1"
+//   root = "/run/berth/.runtime/io.berth.runc.v1"
 //   shim = "/usr/local/bin/berth-shim"
 #pragma once
 

@@ -201,8 +201,9 @@ std::uint32_t delete_orphans(registry_pointer self, const std::set<std::string>&
                   spdlog::error("cannot delete orphaned shim of {}/{}: {}", ns, id,
                                 error_message(err));
                 });
-      } else if (auto e = remove_bundle(dir); !e.empty()) {
-        spdlog::warn("{}", e);
+      } else if (fs::exists(dir + "/config.json")) {
+        // A bundle written for a create that never reached its shim.
+        if (auto e = remove_bundle(dir); !e.empty()) spdlog::warn("{}", e);
       }
     }
   }

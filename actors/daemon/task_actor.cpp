@@ -147,7 +147,11 @@ void enter(task_self* self, task_status status) {
 // the cleanup of a dead shim). Stored, then published and answered, once.
 void on_init_exit(task_self* self, exit_status status, std::uint32_t pid) {
   auto& st = self->state;
-  if (st.exit_seen) return;
+  if (st.exit_seen) {
+    // Known already (stored before a restart, or a repeat): only the state.
+    enter(self, task_status::stopped);
+    return;
+  }
   st.exit_seen = true;
   bool already_stored = st.record.status == task_status::stopped;
   st.record.status = task_status::stopped;
@@ -159,6 +163,8 @@ void on_init_exit(task_self* self, exit_status status, std::uint32_t pid) {
     auto& st = self->state;
     st.exit_stored = true;
     if (!already_stored) {
+      spdlog::info("{} exited with status {}{}{}", who(self), status.code,
+                   status.reason.empty() ? "" : ": ", status.reason);
       berth_event e;
       e.kind = event_kind::task_exit;
       e.pid = pid ? pid : static_cast<std::uint32_t>(st.record.pid);

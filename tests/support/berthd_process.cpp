@@ -68,7 +68,7 @@ berthd_process::~berthd_process() {
   std::error_code ec;
   for (auto ns = fs::directory_iterator(state(), ec); !ec && ns != fs::directory_iterator();
        ns.increment(ec)) {
-    if (!ns->is_directory() || ns->path().filename() == "runtime") continue;
+    if (!ns->is_directory() || ns->path().filename() == ".runtime") continue;
     std::error_code ec2;
     for (auto t = fs::directory_iterator(ns->path(), ec2); !ec2 && t != fs::directory_iterator();
          t.increment(ec2)) {
@@ -79,7 +79,7 @@ berthd_process::~berthd_process() {
         std::string runtime = std::string(rt) == "io.berth.runc.v1" ? "runc" : "crun";
         run_quiet({shim_binary(), "delete", "--namespace", nsname, "--id",
                    t->path().filename().string(), "--bundle", dir, "--state-dir", dir, "--runtime",
-                   runtime, "--runtime-root", state() + "/runtime/" + rt + "/" + nsname});
+                   runtime, "--runtime-root", state() + "/.runtime/" + rt + "/" + nsname});
       }
     }
   }

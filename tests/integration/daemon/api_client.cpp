@@ -108,15 +108,27 @@ std::vector<std::pair<std::string, wire::TaskStatus>> api_client::list_tasks(
   return out;
 }
 
-void api_client::remove(const std::string& ns, const std::string& id) {
+std::string api_client::remove(const std::string& ns, const std::string& id) {
+  std::string failed;
   auto t = task(ns, id);
   auto del = t.deleteRequest();
   del.initReq().setForce(true);
-  del.send().then([](auto) {}, [](kj::Exception&&) {}).wait(ws());
+  del.send()
+      .then(
+          [&](auto r) {
+            auto e = error_of(r.getResp());
+            if (!e.empty()) failed += "task: " + e + "; ";
+          },
+          [&](kj::Exception&& e) {
+            failed += std::string("task: ") + e.getDescription().cStr() + "; ";
+          })
+      .wait(ws());
   auto req = berth_.deleteContainerRequest();
   req.initReq().setNamespace(ns);
   req.getReq().setId(id);
-  req.send().wait(ws());
+  auto e = error_of(req.send().wait(ws()).getResp());
+  if (!e.empty()) failed += "container: " + e;
+  return failed;
 }
 
 void api_client::subscribe(const std::string& ns, const std::string& topic_prefix) {

@@ -46,8 +46,8 @@ class api_client {
   wire::TaskStatus status(const std::string& ns, const std::string& id,
                           std::string* error = nullptr);
   std::vector<std::pair<std::string, wire::TaskStatus>> list_tasks(const std::string& ns);
-  // kill -9 all, wait, delete the task and the container; ignores errors.
-  void remove(const std::string& ns, const std::string& id);
+  // Deletes the task (with force) and the container; returns what failed.
+  std::string remove(const std::string& ns, const std::string& id);
 
   // Subscribes; events land in `events` while the client waits.
   void subscribe(const std::string& ns = "", const std::string& topic_prefix = "");

@@ -1,0 +1,245 @@
+// berthd under faults, with real shims and runc: a kill -9 of berthd while
+// tasks run (and one exits meanwhile), a kill -9 of one shim, a shim that
+// stops answering, and many clients creating at once.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "api_client.hpp"
+#include "tests/support/berthd_process.hpp"
+
+using namespace berth;
+using namespace berth::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+int count_of(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+  return n;
+}
+
+pid_t shim_pid(const berthd_process& d, const std::string& id) {
+  std::ifstream in(d.state() + "/default/" + id + "/shim.pid");
+  pid_t pid = 0;
+  in >> pid;
+  return pid;
+}
+
+bool gone(pid_t pid) {
+  return ::kill(pid, 0) != 0;
+}
+
+int mounts_under(const std::string& dir) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line))
+    if (line.find(dir) != std::string::npos) ++n;
+  return n;
+}
+
+size_t open_fds(pid_t pid) {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++n;
+  return n;
+}
+
+std::string config_file(const berthd_process& d, const std::string& text) {
+  auto path = d.root() + "/../config.toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 of berthd: after a restart every task is back, the missed exit once",
+          "[daemon][restart]") {
+  berthd_process d;
+  std::vector<std::string> ids = {"r0", "r1", "r2", "r3", "r4"};
+  std::uint32_t victim = 0;
+  {
+    api_client c(d.address());
+    for (auto& id : ids) {
+      REQUIRE(c.create_container("", id, d.rootfs(), {"sleep", "1000"}) == wire::ErrorCode::OK);
+      std::string err;
+      std::uint32_t pid = 0;
+      c.run("default", id, &err, &pid);
+      REQUIRE(err == "");
+      if (id == "r4") victim = pid;
+    }
+  }
+  d.kill9();
+  // r4 exits while berthd is down; its shim reaps it and keeps the status.
+  REQUIRE(::kill(static_cast<pid_t>(victim), SIGKILL) == 0);
+  for (int i = 0; i < 500 && !gone(static_cast<pid_t>(victim)); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(gone(static_cast<pid_t>(victim)));
+
+  d.start();
+  api_client c(d.address());
+  REQUIRE(c.pump_until([&] { return c.status("default", "r4") == wire::TaskStatus::STOPPED; }));
+  auto tasks = c.list_tasks("default");
+  REQUIRE(tasks.size() == 5);
+  for (auto& [id, status] : tasks)
+    CHECK(status == (id == "r4" ? wire::TaskStatus::STOPPED : wire::TaskStatus::RUNNING));
+  auto t = c.task("default", "r4");
+  auto wait = t.waitRequest();
+  wait.initReq();
+  CHECK(c.send(wait).getResp().getStatus().getCode() == 137);
+  CHECK(count_of(d.log(), "task default/r4 exited with status 137") == 1);
+  CHECK(shims_under(d.state()).size() == 5);
+
+  // A second, clean restart finds the exit already recorded: no new report.
+  d.stop();
+  d.start();
+  api_client c2(d.address());
+  REQUIRE(c2.pump_until([&] { return c2.status("default", "r0") == wire::TaskStatus::RUNNING; }));
+  CHECK(c2.status("default", "r4") == wire::TaskStatus::STOPPED);
+  c2.pump_until([] { return false; }, std::chrono::milliseconds(300));
+  CHECK(count_of(d.log(), "task default/r4 exited with status") == 1);
+
+  for (auto& id : ids) CHECK(c2.remove("default", id) == "");
+  CHECK(c2.list_tasks("default").empty());
+  CHECK(shims_left(d.state()).empty());
+  CHECK(mounts_under(d.state()) == 0);
+}
+
+TEST_CASE("kill -9 of one shim stops its task with a reason, the others untouched",
+          "[daemon][faults]") {
+  berthd_process d;
+  api_client c(d.address());
+  for (auto id : {"victim", "bystander"}) {
+    REQUIRE(c.create_container("", id, d.rootfs(), {"sleep", "1000"}) == wire::ErrorCode::OK);
+    std::string err;
+    c.run("default", id, &err);
+    REQUIRE(err == "");
+  }
+  auto shim = shim_pid(d, "victim");
+  REQUIRE(shim > 0);
+  REQUIRE(::kill(shim, SIGKILL) == 0);
+  REQUIRE(c.pump_until([&] { return c.status("default", "victim") == wire::TaskStatus::STOPPED; }));
+  auto get = c.berth().getTaskRequest();
+  get.initReq().setId("victim");
+  auto got = c.send(get);
+  auto exit = got.getResp().getInfo().getExitStatus();
+  CHECK(exit.getCode() == 255);
+  CHECK_THAT(std::string(exit.getReason().cStr()), Contains("shim died"));
+  CHECK(c.status("default", "bystander") == wire::TaskStatus::RUNNING);
+  CHECK(shims_under(d.state()).size() == 1);
+  c.remove("default", "victim");
+  c.remove("default", "bystander");
+  CHECK(shims_left(d.state()).empty());
+}
+
+TEST_CASE("a shim that stops answering delays only its own task", "[daemon][faults]") {
+  berthd_process::options o;
+  berthd_process probe_dir;  // only for a place to put the config
+  auto cfg = config_file(probe_dir, "shim_timeout_ms = 1000\n");
+  o.extra_args = {"--config", cfg};
+  berthd_process d(o);
+  api_client c(d.address());
+  for (auto id : {"frozen", "lively"}) {
+    REQUIRE(c.create_container("", id, d.rootfs(), {"sleep", "1000"}) == wire::ErrorCode::OK);
+    std::string err;
+    c.run("default", id, &err);
+    REQUIRE(err == "");
+  }
+  auto shim = shim_pid(d, "frozen");
+  REQUIRE(::kill(shim, SIGSTOP) == 0);
+
+  auto before = std::chrono::steady_clock::now();
+  auto tasks = c.list_tasks("default");
+  auto took = std::chrono::steady_clock::now() - before;
+  CHECK(tasks.size() == 2);
+  // The listing never asks a shim; the frozen one's deadline is 1 s.
+  CHECK(took < std::chrono::milliseconds(900));
+
+  auto pids = c.task("default", "frozen").pidsRequest();
+  pids.initReq();
+  auto frozen = c.send(pids);
+  CHECK(frozen.getResp().getError().getCode() == wire::ErrorCode::DEADLINE_EXCEEDED);
+  CHECK_THAT(error_of(frozen.getResp()), Contains("frozen") && Contains("did not answer"));
+  auto pids2 = c.task("default", "lively").pidsRequest();
+  pids2.initReq();
+  CHECK(error_of(c.send(pids2).getResp()) == "");
+
+  ::kill(shim, SIGCONT);
+  c.remove("default", "frozen");
+  c.remove("default", "lively");
+  CHECK(shims_left(d.state()).empty());
+}
+
+TEST_CASE("200 concurrent create+start requests from 4 clients: none hangs, nothing leaks",
+          "[daemon][load]") {
+  berthd_process d;
+  auto rootfs = d.rootfs();
+  auto fds_before = open_fds(d.pid());
+  constexpr int clients = 4, each = 50;
+  auto worker = [&](int k) {
+    api_client c(d.address());
+    std::vector<std::string> failures;
+    auto all = kj::heapArrayBuilder<kj::Promise<void>>(each);
+    for (int i = 0; i < each; ++i) {
+      auto id = "load-" + std::to_string(k) + "-" + std::to_string(i);
+      auto req = c.berth().createContainerRequest();
+      auto r = req.initReq();
+      r.setId(id);
+      r.setImage("busybox");
+      r.initOptions().setRootfs(rootfs);
+      auto args = r.getOptions().initProcess().initArgs(2);
+      args.set(0, "sleep");
+      args.set(1, "1000");
+      auto ct = c.berth().createTaskRequest();
+      ct.initReq().setId(id);
+      all.add(req.send().then([&failures, ct = kj::mv(ct)](auto resp) mutable {
+        auto err = error_of(resp.getResp());
+        if (!err.empty()) {
+          failures.push_back(err);
+          return kj::Promise<void>(kj::READY_NOW);
+        }
+        auto created = ct.send();
+        auto start = created.getTask().startRequest();
+        start.initReq();
+        return start.send().then([&failures](auto s) {
+          auto e = error_of(s.getResp());
+          if (!e.empty()) failures.push_back(e);
+        });
+      }));
+    }
+    kj::joinPromises(all.finish()).wait(c.ws());
+    return failures;
+  };
+  std::vector<std::future<std::vector<std::string>>> results;
+  for (int k = 0; k < clients; ++k) results.push_back(std::async(std::launch::async, worker, k));
+  size_t failed = 0;
+  for (auto& r : results) {
+    for (auto& why : r.get()) {
+      ++failed;
+      CHECK_FALSE(why.empty());  // a failure says why
+    }
+  }
+  api_client c(d.address());
+  auto tasks = c.list_tasks("default");
+  CHECK(tasks.size() + failed == clients * each);
+  WARN("started " << tasks.size() << " of " << clients * each << "; " << failed << " refused");
+  for (int k = 0; k < clients; ++k)
+    for (int i = 0; i < each; ++i)
+      c.remove("default", "load-" + std::to_string(k) + "-" + std::to_string(i));
+  CHECK(c.list_tasks("default").empty());
+  CHECK(shims_left(d.state(), std::chrono::seconds(20)).empty());
+  CHECK(mounts_under(d.state()) == 0);
+  // The clients are gone; berthd holds what it held before they came.
+  c.pump_until([] { return false; }, std::chrono::milliseconds(200));
+  CHECK(open_fds(d.pid()) <= fds_before + 1);  // + this client's connection
+}
