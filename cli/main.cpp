@@ -21,13 +21,15 @@ int main(int argc, char** argv) {
   bool version = false;
   app.add_flag("-v,--version", version, "print the client version and exit");
 
-  // --version alone needs no verb (CLI11 would ask for one first).
-  if (argc == 2 && (std::string(argv[1]) == "-v" || std::string(argv[1]) == "--version")) {
-    print_client_version();
-    return 0;
-  }
+  // --version needs no verb: the verb is checked after parsing instead.
+  app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
+    if (version) {
+      print_client_version();
+      return 0;
+    }
+    if (app.get_subcommands().empty()) throw CLI::RequiredError("A subcommand");
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -8,6 +8,7 @@
 #include "cli/attached_io.hpp"
 #include "cli/task_ref.hpp"
 #include "cli/task_session.hpp"
+#include "cli/terminal.hpp"
 
 namespace berth::cli {
 namespace {
@@ -77,6 +78,8 @@ int start_task(daemon_client& client, const start_options& o) {
     attached->fill(r.initStdio());
     attached->start_output();
   }
+  // Raw before the process can print; restored on every way out of here.
+  raw_terminal raw(o.tty && !o.detach ? STDIN_FILENO : -1);
   auto created = create.send();
   api::Task::Client task = created.getTask();
   // The pty exists once the task is created: size it before the process
@@ -93,6 +96,7 @@ int start_task(daemon_client& client, const start_options& o) {
 
   KJ_IF_MAYBE (attached, io) {
     int code = attach_until_exit(client, task, **attached, "", o.tty, "task " + o.id);
+    raw.restore();
     if (o.remove_task) delete_process(client, task, "", "task " + o.id);
     return code;
   }
@@ -122,19 +126,23 @@ int exec_process(daemon_client& client, const exec_options& o) {
     attached->fill(r.initStdio());
     attached->start_output();
   }
+  raw_terminal raw(o.tty && !o.detach ? STDIN_FILENO : -1);
   auto execed = exec.send();
-  auto start = task.startRequest();
-  start.initReq().setExecId(o.exec_id);
-  auto started = start.send();
-
   ref.info();
   auto exec_answer = client.wait(kj::mv(execed), what);
   check(exec_answer.getResp(), what);
+  // start waits for exec's answer instead of being pipelined behind it:
+  // berthd does not yet keep the two in order (a pipelined start can
+  // arrive at the task before the exec is added and answer notFound).
+  auto start = task.startRequest();
+  start.initReq().setExecId(o.exec_id);
+  auto started = start.send();
   auto started_answer = client.wait(kj::mv(started), "start " + what);
   check(started_answer.getResp(), "start " + what);
 
   KJ_IF_MAYBE (attached, io) {
     int code = attach_until_exit(client, task, **attached, o.exec_id, o.tty, what);
+    raw.restore();
     delete_process(client, task, o.exec_id, what);
     return code;
   }

@@ -66,7 +66,6 @@ kj::Promise<void> send_window_size(api::Task::Client task, const std::string& ex
 int attach_until_exit(daemon_client& client, api::Task::Client task, attached_io& io,
                       const std::string& exec_id, bool terminal, const std::string& what) {
   auto& port = client.io().unixEventPort;
-  raw_terminal raw(terminal ? STDIN_FILENO : -1);
   io.start_input();
 
   kj::Vector<kj::Promise<void>> helpers;
@@ -85,7 +84,6 @@ int attach_until_exit(daemon_client& client, api::Task::Client task, attached_io
   req.initReq().setExecId(exec_id);
   auto resp = client.wait_unbounded(req.send(), "wait for " + what);
   io.finish();
-  raw.restore();
   check(resp.getResp(), "wait for " + what);
   return resp.getResp().getStatus().getCode();
 }

@@ -22,7 +22,9 @@ kj::Promise<void> send_window_size(wire::api::Task::Client task, const std::stri
 
 // Runs an attached, started process to its end and returns its exit code
 // (128+N when killed by signal N). `what` names it in errors ("task web").
-// `io.start_output()` should already run; this starts input.
+// `io.start_output()` should already run; this starts input. With a
+// terminal, the caller has made ours raw (raw_terminal) before the process
+// started, so its first output is not translated twice.
 int attach_until_exit(daemon_client& client, wire::api::Task::Client task, attached_io& io,
                       const std::string& exec_id, bool terminal, const std::string& what);
 

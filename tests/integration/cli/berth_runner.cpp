@@ -127,7 +127,7 @@ berth_result run_berth(const berth_call& call) {
   return result;
 }
 
-berth_result berth(const std::string& address, std::vector<std::string> args) {
+berth_result run_berth_at(const std::string& address, std::vector<std::string> args) {
   return run_berth({std::move(args), address});
 }
 

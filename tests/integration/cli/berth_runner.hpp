@@ -21,6 +21,8 @@ struct berth_result {
 std::string berth_binary();
 
 struct berth_call {
+  berth_call(std::vector<std::string> a, std::string addr)
+      : args(std::move(a)), address(std::move(addr)) {}
   std::vector<std::string> args;
   std::string address;  // passed as --address when set
   std::string input;    // written to stdin, then stdin is closed
@@ -57,8 +59,8 @@ class background_berth {
   std::string out_;
 };
 
-// Shorthand: `berth --address ADDRESS args…` with empty stdin.
-berth_result berth(const std::string& address, std::vector<std::string> args);
+// Shorthand (run_berth_at): `berth --address ADDRESS args…` with empty stdin.
+berth_result run_berth_at(const std::string& address, std::vector<std::string> args);
 
 // A session on a pseudo-terminal: berth's stdin, stdout and stderr are the
 // pty's slave; `typed` is written once `wait_for` appeared in the output

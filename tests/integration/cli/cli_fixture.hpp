@@ -20,7 +20,7 @@ inline berthd_process& daemon() {
 }
 
 inline berth_result b(std::vector<std::string> args) {
-  return berth(daemon().address(), std::move(args));
+  return run_berth_at(daemon().address(), std::move(args));
 }
 
 // A busybox root filesystem for --rootfs; any image name goes with it.

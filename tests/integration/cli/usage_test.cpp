@@ -12,7 +12,7 @@ using Catch::StartsWith;
 namespace {
 
 berth_result offline(std::vector<std::string> args) {
-  return berth("unix:/nonexistent/berth.sock", std::move(args));
+  return run_berth_at("unix:/nonexistent/berth.sock", std::move(args));
 }
 
 }  // namespace
