@@ -33,6 +33,11 @@ pid_t shim_pid(const berthd_process& d, const std::string& id) {
   return pid;
 }
 
+int env_int(const char* name, int fallback) {
+  const char* v = ::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
 bool gone(pid_t pid) {
   return ::kill(pid, 0) != 0;
 }
@@ -180,12 +185,13 @@ TEST_CASE("a shim that stops answering delays only its own task", "[daemon][faul
   CHECK(shims_left(d.state()).empty());
 }
 
+// BERTH_LOAD_CLIENTS and BERTH_LOAD_EACH change the numbers (for profiling).
 TEST_CASE("200 concurrent create+start requests from 4 clients: none hangs, nothing leaks",
           "[daemon][load]") {
   berthd_process d;
   auto rootfs = d.rootfs();
   auto fds_before = open_fds(d.pid());
-  constexpr int clients = 4, each = 50;
+  const int clients = env_int("BERTH_LOAD_CLIENTS", 4), each = env_int("BERTH_LOAD_EACH", 50);
   auto worker = [&](int k) {
     api_client c(d.address());
     std::vector<std::string> failures;
@@ -231,7 +237,7 @@ TEST_CASE("200 concurrent create+start requests from 4 clients: none hangs, noth
   }
   api_client c(d.address());
   auto tasks = c.list_tasks("default");
-  CHECK(tasks.size() + failed == clients * each);
+  CHECK(tasks.size() + failed == static_cast<size_t>(clients * each));
   WARN("started " << tasks.size() << " of " << clients * each << "; " << failed << " refused");
   for (int k = 0; k < clients; ++k)
     for (int i = 0; i < each; ++i)
