@@ -123,8 +123,12 @@ class layer_applier {
   // Directory times last: creating entries inside changes them.
   void finish() {
     for (const auto& d : dirs_) {
-      unique_fd fd = open_dir_beneath(root_, d.parts, d.parts.size(), false, "layer directory");
-      ::futimens(fd.get(), d.times.data());
+      try {
+        unique_fd fd = open_dir_beneath(root_, d.parts, d.parts.size(), false, "layer directory");
+        ::futimens(fd.get(), d.times.data());
+      } catch (const images_error&) {
+        // A later entry replaced or whited out the directory: no times to set.
+      }
     }
   }
 
