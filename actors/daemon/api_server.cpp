@@ -91,10 +91,14 @@ class berth_service final : public Berth::Server {
  public:
   berth_service(api_bridge bridge, registry_actor registry, events_actor events,
                 const api_server_config& cfg)
-      : bridge_(std::move(bridge)),
+      : bridge_(with_caller(std::move(bridge))),
         registry_(std::move(registry)),
         events_(std::move(events)),
         cfg_(cfg) {}
+
+  ~berth_service() noexcept(false) {
+    caf::anon_send_exit(bridge_.caller, caf::exit_reason::user_shutdown);
+  }
 
   kj::Promise<void> version(VersionContext ctx) override {
     auto resp = ctx.getResults().initResp();
@@ -402,7 +406,7 @@ void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
     try {
       auto receiver =
           ctx.lowLevelProvider->wrapListenSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
-      api_bridge bridge{&sys, io, &ctx.provider->getTimer()};
+      api_bridge bridge{&sys, io, &ctx.provider->getTimer(), {}};
       auto service = kj::heap<berth_service>(bridge, registry, events, cfg);
       io->keep(key, kj::heap<api_listener>(kj::mv(receiver), kj::mv(service), cfg));
       ready.set_value("");

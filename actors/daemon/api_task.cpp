@@ -21,11 +21,15 @@ class task_service final : public Task::Server {
  public:
   task_service(api_bridge bridge, task_actor task, std::string ns, std::string id,
                std::string log_path)
-      : bridge_(std::move(bridge)),
+      : bridge_(with_caller(std::move(bridge))),
         task_(std::move(task)),
         ns_(std::move(ns)),
         id_(std::move(id)),
         log_path_(std::move(log_path)) {}
+
+  ~task_service() noexcept(false) {
+    caf::anon_send_exit(bridge_.caller, caf::exit_reason::user_shutdown);
+  }
 
   kj::Promise<void> start(StartContext ctx) override {
     auto r = ctx.getParams().getReq();

@@ -131,7 +131,8 @@ runtime_actor::behavior_type ready(runtime_pointer self) {
              const std::string& address,
              shim_event_sink& subscriber) -> caf::result<shim_proxy_actor> {
         if (auto err = check_names(ns, id)) return err;
-        shim_proxy_config pc{ns, id, address, self->state.cfg.call_deadline};
+        shim_proxy_config pc{ns, id, address, self->state.cfg.call_deadline,
+                             self->state.cfg.command_timeout};
         auto proxy =
             spawn_shim_proxy(self->system(), self->state.io, std::move(pc), std::move(subscriber));
         auto rp = self->make_response_promise<shim_proxy_actor>();

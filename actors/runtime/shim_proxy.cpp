@@ -71,18 +71,21 @@ caf::response_promise call(proxy_pointer self, Fn fn) {
 
 shim_proxy_impl::behavior_type serving(proxy_pointer self) {
   auto d = to_kj(self->state.cfg.deadline);
+  // create, start and delete run the OCI runtime, which takes seconds on a
+  // loaded machine; they get the longer of the deadline and command_deadline.
+  auto slow = to_kj(std::max(self->state.cfg.deadline, self->state.cfg.command_deadline));
   return {
       [=](shim_connect) -> caf::result<shim_info> {
         return call(self, [d](shim_link& l, std::uint64_t id) { l.connect(id, d); });
       },
       [=](shim_create& x) -> caf::result<std::uint32_t> {
-        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.create(id, std::move(x), d);
+        return call(self, [slow, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
+          l.create(id, std::move(x), slow);
         });
       },
       [=](shim_start& x) -> caf::result<std::uint32_t> {
-        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.start(id, std::move(x), d);
+        return call(self, [slow, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
+          l.start(id, std::move(x), slow);
         });
       },
       [=](shim_state& x) -> caf::result<process_state> {
@@ -115,8 +118,8 @@ shim_proxy_impl::behavior_type serving(proxy_pointer self) {
         });
       },
       [=](shim_delete& x) -> caf::result<deleted_process> {
-        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.remove(id, std::move(x), d);
+        return call(self, [slow, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
+          l.remove(id, std::move(x), slow);
         });
       },
       [=](shim_close_io& x) -> caf::result<void> {

@@ -61,6 +61,8 @@ struct shim_proxy_config {
   std::string id;
   std::string address;  // "unix:/path", as `berth-shim start` prints it
   std::chrono::milliseconds deadline{5000};
+  // For create, start and delete, which run the OCI runtime.
+  std::chrono::milliseconds command_deadline{30000};
 };
 
 // Spawns a proxy for one shim. `io` carries its connection and must be the
