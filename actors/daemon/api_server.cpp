@@ -20,6 +20,7 @@
 #include "actors/daemon/api_convert.hpp"
 #include "actors/daemon/api_task.hpp"
 #include "actors/errors.hpp"
+#include "actors/images/image_reference.hpp"
 
 namespace berth {
 namespace {
@@ -71,6 +72,59 @@ caf::behavior event_forwarder(caf::event_based_actor* self, std::shared_ptr<io_t
   };
 }
 
+// ---- import progress ------------------------------------------------------------
+
+class progress_pump final : public io_thread::resource {
+ public:
+  explicit progress_pump(wire::api::ImportProgressSink::Client sink) : sink_(kj::mv(sink)) {}
+  void deliver(const images::import_progress& p) {
+    auto req = sink_.progressRequest();
+    auto out = req.initProgress();
+    out.setBytesDone(p.bytes_done);
+    out.setBytesTotal(p.bytes_total);
+    out.setLayersDone(static_cast<std::uint32_t>(p.layers_done));
+    out.setLayersTotal(static_cast<std::uint32_t>(p.layers_total));
+    // A client that stops listening only loses its progress report.
+    chain_ = chain_.then([req = kj::mv(req)]() mutable { return req.send().ignoreResult(); })
+                 .catch_([](kj::Exception&&) {})
+                 .eagerlyEvaluate(nullptr);
+  }
+
+ private:
+  wire::api::ImportProgressSink::Client sink_;
+  kj::Promise<void> chain_ = kj::READY_NOW;
+};
+
+caf::behavior progress_forwarder(caf::event_based_actor* self, std::shared_ptr<io_thread> io,
+                                 std::uint64_t key) {
+  return {
+      [io, key](img_progress_atom, images::import_progress& p) {
+        io->post([io = io.get(), key, p](kj::AsyncIoContext&) {
+          if (auto* pump = io->find<progress_pump>(key)) pump->deliver(p);
+        });
+      },
+  };
+}
+
+void fill_image(wire::api::ImageInfo::Builder b, const image_record& x) {
+  b.setName(x.name);
+  b.setDigest(x.target);
+  b.setMediaType(x.media_type);
+  b.setSize(x.size);
+  ac::fill(b.initLabels(static_cast<unsigned>(x.labels.size())), x.labels);
+  b.setCreatedAt(ac::to_ns(x.created_at));
+}
+
+template <class Builder>
+void fill_images(Builder resp, const std::vector<image_record>& xs) {
+  auto list = resp.initImages(static_cast<unsigned>(xs.size()));
+  for (unsigned i = 0; i < xs.size(); ++i) fill_image(list[i], xs[i]);
+}
+
+std::string ns_of(capnp::Text::Reader ns) {
+  return ns.size() ? std::string(ns.cStr()) : std::string("default");
+}
+
 class subscription final : public wire::api::Subscription::Server {
  public:
   subscription(io_thread& io, std::uint64_t key) : io_(io), key_(key) {}
@@ -90,10 +144,11 @@ class subscription final : public wire::api::Subscription::Server {
 class berth_service final : public Berth::Server {
  public:
   berth_service(api_bridge bridge, registry_actor registry, events_actor events,
-                const api_server_config& cfg)
+                images_actor images, const api_server_config& cfg)
       : bridge_(with_caller(std::move(bridge))),
         registry_(std::move(registry)),
         events_(std::move(events)),
+        images_(std::move(images)),
         cfg_(cfg) {}
 
   ~berth_service() noexcept(false) {
@@ -207,22 +262,81 @@ class berth_service final : public Berth::Server {
         list_task_atom::value, ns.empty() ? std::string("default") : ns);
   }
 
-  kj::Promise<void> importImage(ImportImageContext ctx) override { return no_images(ctx); }
+  kj::Promise<void> importImage(ImportImageContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    import_request ir;
+    ir.ns = ns_of(r.getNamespace());
+    ir.archive_path = r.getArchivePath().cStr();
+    ir.platform = r.getPlatform().size() ? r.getPlatform().cStr() : "linux/amd64";
+    ir.name = r.getName().cStr();
+    if (ir.archive_path.empty() || ir.archive_path.front() != '/') {
+      ac::fill(ctx.getResults().initResp().initError(),
+               make_error(errc::invalid_argument, "invalid archive path \"" + ir.archive_path +
+                                                      "\": must be absolute (berthd reads it)"));
+      return kj::READY_NOW;
+    }
+    std::uint64_t key = 0;
+    if (r.hasProgress()) {
+      key = bridge_.io->new_key();
+      auto forwarder = bridge_.sys->spawn(progress_forwarder, bridge_.io, key);
+      bridge_.io->keep(key, kj::heap<progress_pump>(r.getProgress()));
+      ir.progress_to = forwarder;
+    }
+    auto forwarder = ir.progress_to;
+    return ask<std::vector<image_record>>(bridge_, images_, img_import_atom::value, std::move(ir))
+        .then([this, ctx, key, forwarder](caf::expected<std::vector<image_record>> got) mutable {
+          if (key) bridge_.io->drop(key);
+          if (forwarder) caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
+          auto resp = ctx.getResults().initResp();
+          if (!got) {
+            ac::fill(resp.initError(), got.error());
+            return;
+          }
+          fill_images(resp, *got);
+        });
+  }
   kj::Promise<void> listImages(ListImagesContext ctx) override {
-    // No image store yet: the list is empty, which is the truth.
-    ctx.getResults().initResp().initImages(0);
-    return kj::READY_NOW;
+    return ask_images<std::vector<image_record>>(
+        ctx, [](auto resp, const std::vector<image_record>& xs) { fill_images(resp, xs); },
+        img_list_atom::value, ns_of(ctx.getParams().getReq().getNamespace()));
   }
   kj::Promise<void> getImage(GetImageContext ctx) override {
-    auto r = ctx.getParams().getReq();
-    std::string ns = r.getNamespace().size() ? r.getNamespace().cStr() : "default";
-    ac::fill(ctx.getResults().initResp().initError(),
-             make_error(errc::not_found, std::string("image \"") + r.getName().cStr() +
-                                             "\" not found in namespace " + ns));
-    return kj::READY_NOW;
+    try {
+      auto r = ctx.getParams().getReq();
+      return ask_images<image_record>(
+          ctx, [](auto resp, const image_record& x) { fill_image(resp.initImage(), x); },
+          img_get_atom::value, ns_of(r.getNamespace()), image_name(r.getName()));
+    } catch (const std::exception& e) {
+      ac::fill(ctx.getResults().initResp().initError(),
+               make_error(errc::invalid_argument, e.what()));
+      return kj::READY_NOW;
+    }
   }
-  kj::Promise<void> removeImage(RemoveImageContext ctx) override { return no_images(ctx); }
-  kj::Promise<void> tagImage(TagImageContext ctx) override { return no_images(ctx); }
+  kj::Promise<void> removeImage(RemoveImageContext ctx) override {
+    try {
+      auto r = ctx.getParams().getReq();
+      return ask_images<image_record>(
+          ctx, [](auto, const image_record&) {}, img_remove_atom::value, ns_of(r.getNamespace()),
+          image_name(r.getName()));
+    } catch (const std::exception& e) {
+      ac::fill(ctx.getResults().initResp().initError(),
+               make_error(errc::invalid_argument, e.what()));
+      return kj::READY_NOW;
+    }
+  }
+  kj::Promise<void> tagImage(TagImageContext ctx) override {
+    try {
+      auto r = ctx.getParams().getReq();
+      return ask_images<image_record>(
+          ctx, [](auto resp, const image_record& x) { fill_image(resp.initImage(), x); },
+          img_tag_atom::value, ns_of(r.getNamespace()), image_name(r.getSource()),
+          image_name(r.getTarget()));
+    } catch (const std::exception& e) {
+      ac::fill(ctx.getResults().initResp().initError(),
+               make_error(errc::invalid_argument, e.what()));
+      return kj::READY_NOW;
+    }
+  }
 
   kj::Promise<void> subscribe(SubscribeContext ctx) override {
     auto r = ctx.getParams().getReq();
@@ -265,12 +379,23 @@ class berth_service final : public Berth::Server {
         });
   }
 
-  template <class Ctx>
-  kj::Promise<void> no_images(Ctx ctx) {
-    ac::fill(ctx.getResults().initResp().initError(),
-             make_error(errc::not_implemented,
-                        "images are not supported by this berthd yet; use --rootfs DIR"));
-    return kj::READY_NOW;
+  // An image name as stored, or the reason it is not one (the error is
+  // thrown on to the caller's response by image_call).
+  static std::string image_name(capnp::Text::Reader name) {
+    return images::normalize_image_name(name.cStr());
+  }
+
+  template <class Reply, class Ctx, class Ok, class... Ts>
+  kj::Promise<void> ask_images(Ctx ctx, Ok ok, Ts... xs) {
+    return ask<Reply>(bridge_, images_, std::move(xs)...)
+        .then([ctx, ok](caf::expected<reply_t<Reply>> r) mutable {
+          auto resp = ctx.getResults().initResp();
+          if (!r) {
+            ac::fill(resp.initError(), r.error());
+            return;
+          }
+          ok(resp, *r);
+        });
   }
 
   static stdio_paths from_stdio(wire::Stdio::Reader r) {
@@ -286,6 +411,7 @@ class berth_service final : public Berth::Server {
   api_bridge bridge_;
   registry_actor registry_;
   events_actor events_;
+  images_actor images_;
   api_server_config cfg_;
 };
 
@@ -397,7 +523,8 @@ int bind_socket(const api_server_config& cfg) {
 }  // namespace
 
 void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
-                      registry_actor registry, events_actor events, api_server_config cfg) {
+                      registry_actor registry, events_actor events, images_actor images,
+                      api_server_config cfg) {
   int fd = bind_socket(cfg);  // throws with the reason
   std::promise<std::string> ready;
   auto result = ready.get_future();
@@ -407,7 +534,7 @@ void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
       auto receiver =
           ctx.lowLevelProvider->wrapListenSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
       api_bridge bridge{&sys, io, &ctx.provider->getTimer(), {}};
-      auto service = kj::heap<berth_service>(bridge, registry, events, cfg);
+      auto service = kj::heap<berth_service>(bridge, registry, events, images, cfg);
       io->keep(key, kj::heap<api_listener>(kj::mv(receiver), kj::mv(service), cfg));
       ready.set_value("");
     } catch (const kj::Exception& e) {

@@ -26,6 +26,7 @@ std::vector<runtime_config> default_runtimes(const std::string& shim_binary,
 void add_berth_types(caf::actor_system_config& cfg) {
   add_store_types(cfg);
   add_runtime_types(cfg);
+  add_images_types(cfg);
   cfg.add_message_type<berth_event>("berth.berth_event");
   cfg.add_message_type<event_filter>("berth.event_filter");
   cfg.add_message_type<container_options>("berth.container_options");
@@ -52,9 +53,11 @@ berth_system start_berth(caf::actor_system& sys, std::shared_ptr<io_thread> io,
   berth_system b;
   b.store = spawn_store(sys, cfg.root);
   b.events = spawn_events(sys);
+  b.images = spawn_images(sys, b.store, images_config{cfg.root, cfg.snapshotter});
   registry_config rc;
   rc.state_dir = cfg.state;
   rc.default_runtime = cfg.default_runtime;
+  rc.images = b.images;
   for (const auto& r : cfg.runtimes) {
     auto rt = spawn_runtime(sys, io, r);
     b.runtimes[r.name] = rt;
@@ -65,6 +68,12 @@ berth_system start_berth(caf::actor_system& sys, std::shared_ptr<io_thread> io,
   b.registry = spawn_registry(sys, std::move(rc), b.store, b.events);
   caf::scoped_actor self{sys};
   std::string failure;
+  // The default namespace always exists (images are imported into it).
+  self->request(b.store, caf::infinite, put_ns_atom::value, namespace_record{"default", {}, {}})
+      .receive([](const namespace_record&) {},
+               [&](caf::error& err) {
+                 if (error_code(err) != errc::already_exists) failure = error_message(err);
+               });
   self->request(b.registry, caf::infinite, recover_all_atom::value)
       .receive([&](recovery_report& r) { b.recovered = r; },
                [&](caf::error& err) { failure = error_message(err); });
@@ -83,6 +92,7 @@ void stop_berth(caf::actor_system& sys, berth_system& b) {
   stop(b.registry);
   for (auto& [name, rt] : b.runtimes) stop(rt);
   stop(b.events);
+  stop(b.images);
   stop(b.store);
 }
 

@@ -22,6 +22,7 @@
 
 #include "actors/daemon/events.hpp"
 #include "actors/daemon/registry_actor.hpp"
+#include "actors/images/images_actor.hpp"
 #include "actors/runtime/io_thread.hpp"
 #include "actors/runtime/runtime_actor.hpp"
 #include "actors/store/store_actor.hpp"
@@ -33,6 +34,7 @@ struct berth_config {
   std::string state = "/run/berth";     // bundles, runtime roots, the API socket
   std::string default_runtime = "io.berth.runc.v1";
   std::vector<runtime_config> runtimes;  // by name; see default_runtimes()
+  std::string snapshotter = "auto";      // overlay, copy, or auto (overlay when it mounts)
 };
 
 // io.berth.runc.v1 and io.berth.crun.v1 with `shim_binary`, their OCI
@@ -44,6 +46,7 @@ std::vector<runtime_config> default_runtimes(const std::string& shim_binary,
 struct berth_system {
   store_actor store;
   events_actor events;
+  images_actor images;
   std::map<std::string, runtime_actor> runtimes;
   registry_actor registry;
   recovery_report recovered;

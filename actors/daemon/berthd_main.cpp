@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
     api.socket_path = cfg.address.substr(5);
     api.state_dir = cfg.state;
     api.group = group;
-    berth::start_api_server(io, sys, b.registry, b.events, api);
+    berth::start_api_server(io, sys, b.registry, b.events, b.images, api);
   } catch (const std::exception& e) {
     die(e.what());
   }

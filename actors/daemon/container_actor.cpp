@@ -3,6 +3,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "actors/daemon/bundle.hpp"
 #include "actors/errors.hpp"
 
@@ -14,6 +16,7 @@ struct container_state {
   std::string state_dir;
   task_context ctx;
   task_actor task;  // the one task, while it lives
+  images_actor images;
 
   static inline const char* name = "berth.container";
 };
@@ -51,6 +54,13 @@ void delete_container(container_pointer self, caf::response_promise rp) {
   self->request(self->state.ctx.store, caf::infinite, del_cont_atom::value, r.ns, r.id)
       .then(
           [self, rp](container_record& gone) mutable {
+            if (!gone.snapshot_key.empty() && self->state.images)
+              self->request(self->state.images, caf::infinite, snap_remove_atom::value,
+                            gone.snapshot_key)
+                  .then([](const std::string&) {},
+                        [key = gone.snapshot_key](caf::error& err) {
+                          spdlog::warn("cannot remove snapshot {}: {}", key, error_message(err));
+                        });
             berth_event e;
             e.ns = gone.ns;
             e.id = gone.id;
@@ -63,14 +73,15 @@ void delete_container(container_pointer self, caf::response_promise rp) {
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }
 
-void create_task(container_pointer self, task_create req, caf::response_promise rp) {
+void spawn_and_create(container_pointer self, task_create req, caf::response_promise rp,
+                      std::vector<mount_spec> rootfs) {
   auto& st = self->state;
   auto dir = bundle_dir(st.state_dir, st.record.ns, st.record.id);
   if (auto why = write_bundle(dir, st.record.spec); !why.empty()) {
     rp.deliver(make_error(errc::internal, "cannot create task for " + who(self) + ": " + why));
     return;
   }
-  task_params params{st.record.ns, st.record.id, dir, req.stdio, {}, req.checkpoint};
+  task_params params{st.record.ns, st.record.id, dir, req.stdio, std::move(rootfs), req.checkpoint};
   auto task = spawn_task(self->system(), st.ctx, std::move(params));
   watch(self, task);
   self->request(task, caf::infinite, create_atom::value)
@@ -81,6 +92,27 @@ void create_task(container_pointer self, task_create req, caf::response_promise 
             rp.deliver(task_handle{task, info});
           },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+// A container made from an image gets its snapshot's mounts at the rootfs;
+// the shim mounts them before `runc create` and unmounts them at delete.
+void create_task(container_pointer self, task_create req, caf::response_promise rp) {
+  auto& st = self->state;
+  if (st.record.snapshot_key.empty() || !st.images) {
+    spawn_and_create(self, std::move(req), rp, {});
+    return;
+  }
+  self->request(st.images, caf::infinite, snap_mounts_atom::value, st.record.snapshot_key)
+      .then(
+          [self, req, rp](std::vector<images::mount_spec>& ms) mutable {
+            std::vector<mount_spec> rootfs;
+            for (auto& m : ms) rootfs.push_back(mount_spec{m.type, m.source, "", m.options});
+            spawn_and_create(self, std::move(req), rp, std::move(rootfs));
+          },
+          [self, rp](caf::error& err) mutable {
+            rp.deliver(make_error(error_code(err), "cannot create task for " + who(self) + ": " +
+                                                       error_message(err)));
+          });
 }
 
 container_actor::behavior_type serving(container_pointer self) {
@@ -173,7 +205,9 @@ container_actor::behavior_type serving(container_pointer self) {
 }
 
 container_actor::behavior_type container_fun(container_pointer self, container_record record,
-                                             std::string state_dir, task_context ctx) {
+                                             std::string state_dir, task_context ctx,
+                                             images_actor images) {
+  self->state.images = std::move(images);
   self->state.record = std::move(record);
   self->state.state_dir = std::move(state_dir);
   self->state.ctx = std::move(ctx);
@@ -187,8 +221,9 @@ std::string bundle_dir(const std::string& state_dir, const std::string& ns, cons
 }
 
 container_actor spawn_container(caf::actor_system& sys, container_record record,
-                                std::string state_dir, task_context ctx) {
-  return sys.spawn(container_fun, std::move(record), std::move(state_dir), std::move(ctx));
+                                std::string state_dir, task_context ctx, images_actor images) {
+  return sys.spawn(container_fun, std::move(record), std::move(state_dir), std::move(ctx),
+                   std::move(images));
 }
 
 }  // namespace berth

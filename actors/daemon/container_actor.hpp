@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "actors/daemon/task_actor.hpp"
+#include "actors/images/images_actor.hpp"
 
 namespace berth {
 
@@ -34,8 +35,9 @@ using container_actor =
 
 // `state_dir` is berthd's --state; the bundle is <state>/<ns>/<id>. `ctx`
 // must hold the runtime actor of the container's runtime.
+// `images` mounts and removes the container's snapshot (record.snapshot_key).
 container_actor spawn_container(caf::actor_system& sys, container_record record,
-                                std::string state_dir, task_context ctx);
+                                std::string state_dir, task_context ctx, images_actor images);
 
 // <state>/<ns>/<id>
 std::string bundle_dir(const std::string& state_dir, const std::string& ns, const std::string& id);

@@ -32,6 +32,7 @@ std::string load_config_file(const std::string& path, daemon_config& cfg, bool m
   text("log_level", cfg.log_level);
   text("shim_binary", cfg.shim_binary);
   text("default_runtime", cfg.default_runtime);
+  text("snapshotter", cfg.snapshotter);
   if (auto g = t["group"]; g) {
     if (auto s = g.value<std::string>())
       cfg.group = *s;
@@ -61,6 +62,7 @@ berth_config to_berth_config(const daemon_config& cfg, const std::string& shim_b
   b.root = cfg.root;
   b.state = cfg.state;
   b.default_runtime = cfg.default_runtime;
+  b.snapshotter = cfg.snapshotter;
   b.runtimes = default_runtimes(shim_binary, cfg.state);
   for (auto& [name, e] : cfg.runtimes) {
     runtime_config* rc = nullptr;

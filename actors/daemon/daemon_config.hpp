@@ -7,6 +7,7 @@
 //   log_level = "info"               group = "berth"        # name or gid
 //   shim_binary = "/usr/local/bin/berth-shim"
 //   default_runtime = "io.berth.runc.v1"
+//   snapshotter = "auto"             # overlay, copy, or auto (copy where overlay cannot mount)
 //   shim_timeout_ms = 5000           # deadline of every shim call
 //   [runtimes."io.berth.runc.v1"]
 //   runtime = "runc"                 # the OCI runtime: a name on PATH or a path
@@ -36,6 +37,7 @@ struct daemon_config {
   std::string group;
   std::string shim_binary;  // empty: berth-shim beside berthd, else on PATH
   std::string default_runtime = "io.berth.runc.v1";
+  std::string snapshotter = "auto";  // overlay, copy or auto
   std::chrono::milliseconds shim_timeout{5000};
   std::map<std::string, runtime_entry> runtimes;  // overrides and additions
 };

@@ -13,6 +13,7 @@
 #include "actors/daemon/bundle.hpp"
 #include "actors/daemon/oci_spec.hpp"
 #include "actors/errors.hpp"
+#include "actors/images/image_reference.hpp"
 #include "schema/identifier.hpp"
 
 namespace berth {
@@ -67,7 +68,8 @@ task_context context_for(registry_pointer self, const std::string& runtime) {
 void adopt_container(registry_pointer self, container_record rec) {
   auto key = key_of(rec.ns, rec.id);
   auto ctx = context_for(self, rec.runtime);
-  auto c = spawn_container(self->system(), std::move(rec), self->state.cfg.state_dir, ctx);
+  auto c = spawn_container(self->system(), std::move(rec), self->state.cfg.state_dir, ctx,
+                           self->state.cfg.images);
   self->monitor(c);
   // Linked, so the registry's end (berthd stopping) ends its containers.
   self->link_to(c);
@@ -99,9 +101,27 @@ caf::expected<container_record> validate(registry_pointer self, container_create
     return make_error(errc::already_exists,
                       "container " + req.ns + "/" + req.id + " already exists");
   auto& rootfs = req.options.rootfs;
-  if (rootfs.empty())
-    return make_error(errc::not_found, "image \"" + req.image + "\" not found in namespace " +
-                                           req.ns + " (import it first, or give --rootfs)");
+  if (rootfs.empty()) {
+    // From an image: the snapshot and the spec come once the images actor
+    // has prepared it (prepare_from_image).
+    if (req.image.empty())
+      return make_error(errc::invalid_argument,
+                        "container " + req.ns + "/" + req.id + " needs an image or a rootfs");
+    if (!st.cfg.images)
+      return make_error(errc::not_found, "image \"" + req.image + "\" not found in namespace " +
+                                             req.ns + " (this berthd has no image store)");
+    container_record rec;
+    rec.ns = req.ns;
+    rec.id = req.id;
+    try {
+      rec.image = images::normalize_image_name(req.image);
+    } catch (const std::exception& e) {
+      return make_error(errc::invalid_argument, e.what());
+    }
+    rec.runtime = req.runtime;
+    rec.labels = req.labels;
+    return rec;
+  }
   struct stat sb {};
   if (rootfs.front() != '/' || rootfs.find("/../") != std::string::npos ||
       ::stat(rootfs.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode))
@@ -120,9 +140,52 @@ caf::expected<container_record> validate(registry_pointer self, container_create
   return rec;
 }
 
+// Prepares the container's snapshot (unpacking the image if needed) and
+// writes its spec from the image's process with the create options on top;
+// the snapshot goes again if anything after it fails.
+template <class Then>
+void prepare_from_image(registry_pointer self, container_record rec, container_options opts,
+                        caf::typed_response_promise<container_record> rp, Then then) {
+  auto& st = self->state;
+  prepare_request req;
+  req.ns = rec.ns;
+  req.image = rec.image;
+  req.snapshot_key = rec.ns + "/" + rec.id;
+  req.args = opts.args;
+  req.env = opts.env;
+  req.cwd = opts.cwd;
+  req.user = opts.user;
+  auto key = key_of(rec.ns, rec.id);
+  self->request(st.cfg.images, caf::infinite, snap_prepare_atom::value, std::move(req))
+      .then(
+          [self, rec, opts, rp, then, key](prepared_snapshot& p) mutable {
+            opts.args = p.args;
+            opts.env = p.env;
+            opts.cwd = p.cwd;
+            opts.uid = p.uid;  // the user resolved in the image's /etc/passwd
+            opts.gid = p.gid;
+            opts.additional_gids = p.additional_gids;
+            auto spec = generate_spec(rec.ns, rec.id, opts, "rootfs");
+            if (!spec) {
+              caf::anon_send(self->state.cfg.images, snap_remove_atom::value, p.snapshot_key);
+              self->state.creating.erase(key);
+              rp.deliver(spec.error());
+              return;
+            }
+            rec.spec = std::move(*spec);
+            rec.snapshot_key = p.snapshot_key;
+            then(std::move(rec));
+          },
+          [self, rp, key](caf::error& err) mutable {
+            self->state.creating.erase(key);
+            rp.deliver(std::move(err));
+          });
+}
+
 void store_container(registry_pointer self, container_record rec,
                      caf::typed_response_promise<container_record> rp) {
   auto key = key_of(rec.ns, rec.id);
+  auto snapshot = rec.snapshot_key;
   self->request(self->state.store, caf::infinite, put_cont_atom::value, std::move(rec))
       .then(
           [self, rp, key](container_record& stored) mutable {
@@ -138,8 +201,10 @@ void store_container(registry_pointer self, container_record rec,
             self->send(self->state.events, publish_atom::value, std::move(e));
             rp.deliver(std::move(stored));
           },
-          [self, rp, key](caf::error& err) mutable {
+          [self, rp, key, snapshot](caf::error& err) mutable {
             self->state.creating.erase(key);
+            if (!snapshot.empty())
+              caf::anon_send(self->state.cfg.images, snap_remove_atom::value, snapshot);
             rp.deliver(std::move(err));
           });
 }
@@ -263,10 +328,18 @@ registry_actor::behavior_type serving(registry_pointer self) {
         self->state.creating.insert(key);
         auto rp = self->make_response_promise<container_record>();
         auto ns = rec->ns;
+        bool from_image = rec->spec.empty();
         ensure_namespace(
             self, ns,
-            [self, rec = std::move(*rec), rp]() mutable {
-              store_container(self, std::move(rec), rp);
+            [self, rec = std::move(*rec), rp, from_image, opts = req.options]() mutable {
+              if (!from_image) {
+                store_container(self, std::move(rec), rp);
+                return;
+              }
+              prepare_from_image(self, std::move(rec), std::move(opts), rp,
+                                 [self, rp](container_record r) mutable {
+                                   store_container(self, std::move(r), rp);
+                                 });
             },
             rp, key);
         return rp;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "actors/daemon/container_actor.hpp"
+#include "actors/images/images_actor.hpp"
 
 namespace berth {
 
@@ -61,6 +62,7 @@ struct registry_config {
   std::string state_dir;  // bundles live in <state>/<ns>/<id>
   std::string default_runtime = "io.berth.runc.v1";
   std::map<std::string, runtime_actor> runtimes;
+  images_actor images;  // resolves images to snapshots; may be null (then --rootfs only)
 };
 
 registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg, store_actor store,

@@ -6,7 +6,7 @@ void add_images_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<import_request>("berth.import_request");
   cfg.add_message_type<prepare_request>("berth.prepare_request");
   cfg.add_message_type<prepared_snapshot>("berth.prepared_snapshot");
-  cfg.add_message_type<images::mount_spec>("berth.mount_spec");
+  cfg.add_message_type<images::mount_spec>("berth.images.mount_spec");
   cfg.add_message_type<images::import_progress>("berth.import_progress");
 }
 

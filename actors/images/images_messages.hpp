@@ -90,7 +90,7 @@ namespace berth::images {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, mount_spec& x) {
-  return f(caf::meta::type_name("berth.mount_spec"), x.type, x.source, x.options);
+  return f(caf::meta::type_name("berth.images.mount_spec"), x.type, x.source, x.options);
 }
 
 template <class Inspector>
