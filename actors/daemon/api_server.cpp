@@ -106,6 +106,12 @@ caf::behavior progress_forwarder(caf::event_based_actor* self, std::shared_ptr<i
   };
 }
 
+// Fills a list builder from a vector, one ac::fill per element.
+template <class List, class Xs>
+void fill_all(List list, const Xs& xs) {
+  for (unsigned i = 0; i < xs.size(); ++i) ac::fill(list[i], xs[i]);
+}
+
 void fill_image(wire::api::ImageInfo::Builder b, const image_record& x) {
   b.setName(x.name);
   b.setDigest(x.target);
@@ -198,14 +204,12 @@ class berth_service final : public Berth::Server {
         get_cont_atom::value, std::string(r.getNamespace().cStr()), std::string(r.getId().cStr()));
   }
   kj::Promise<void> listContainers(ListContainersContext ctx) override {
-    std::string ns = ctx.getParams().getReq().getNamespace().cStr();
     return call<std::vector<container_record>>(
         ctx,
         [](auto resp, const std::vector<container_record>& cs) {
-          auto list = resp.initContainers(static_cast<unsigned>(cs.size()));
-          for (unsigned i = 0; i < cs.size(); ++i) ac::fill(list[i], cs[i]);
+          fill_all(resp.initContainers(static_cast<unsigned>(cs.size())), cs);
         },
-        list_cont_atom::value, ns.empty() ? std::string("default") : ns);
+        list_cont_atom::value, ns_of(ctx.getParams().getReq().getNamespace()));
   }
   kj::Promise<void> updateContainer(UpdateContainerContext ctx) override {
     auto r = ctx.getParams().getReq();
@@ -252,14 +256,12 @@ class berth_service final : public Berth::Server {
         get_task_atom::value, std::string(r.getNamespace().cStr()), std::string(r.getId().cStr()));
   }
   kj::Promise<void> listTasks(ListTasksContext ctx) override {
-    std::string ns = ctx.getParams().getReq().getNamespace().cStr();
     return call<std::vector<task_info>>(
         ctx,
         [](auto resp, const std::vector<task_info>& ts) {
-          auto list = resp.initTasks(static_cast<unsigned>(ts.size()));
-          for (unsigned i = 0; i < ts.size(); ++i) ac::fill(list[i], ts[i]);
+          fill_all(resp.initTasks(static_cast<unsigned>(ts.size())), ts);
         },
-        list_task_atom::value, ns.empty() ? std::string("default") : ns);
+        list_task_atom::value, ns_of(ctx.getParams().getReq().getNamespace()));
   }
 
   kj::Promise<void> importImage(ImportImageContext ctx) override {

@@ -27,6 +27,15 @@ std::string who(container_pointer self) {
   return "container " + self->state.record.ns + "/" + self->state.record.id;
 }
 
+void publish(container_pointer self, event_kind kind) {
+  berth_event e;
+  e.ns = self->state.record.ns;
+  e.id = self->state.record.id;
+  e.time = caf::make_timestamp();
+  e.kind = kind;
+  self->send(self->state.ctx.events, publish_atom::value, std::move(e));
+}
+
 void watch(container_pointer self, task_actor task) {
   self->state.task = task;
   self->monitor(task);
@@ -61,12 +70,7 @@ void delete_container(container_pointer self, caf::response_promise rp) {
                         [key = gone.snapshot_key](caf::error& err) {
                           spdlog::warn("cannot remove snapshot {}: {}", key, error_message(err));
                         });
-            berth_event e;
-            e.ns = gone.ns;
-            e.id = gone.id;
-            e.time = caf::make_timestamp();
-            e.kind = event_kind::container_delete;
-            self->send(self->state.ctx.events, publish_atom::value, std::move(e));
+            publish(self, event_kind::container_delete);
             rp.deliver(std::move(gone));
             self->quit();
           },
@@ -138,12 +142,7 @@ container_actor::behavior_type serving(container_pointer self) {
             .then(
                 [self, rp](container_record& stored) mutable {
                   self->state.record = stored;
-                  berth_event e;
-                  e.ns = stored.ns;
-                  e.id = stored.id;
-                  e.time = caf::make_timestamp();
-                  e.kind = event_kind::container_update;
-                  self->send(self->state.ctx.events, publish_atom::value, std::move(e));
+                  publish(self, event_kind::container_update);
                   rp.deliver(std::move(stored));
                 },
                 [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
