@@ -95,7 +95,7 @@ TEST_CASE("bad ids, duplicates, unknown objects and options are refused clearly"
         "io.berth.crun.v1, io.berth.runc.v1");
 
   CHECK(create_error(c, "", "noimg", "", wire::ErrorCode::NOT_FOUND) ==
-        "image \"busybox\" not found in namespace default (import it first, or give --rootfs)");
+        "image \"docker.io/library/busybox:latest\" in namespace \"default\" not found");
   CHECK_THAT(create_error(c, "", "relroot", "rootfs", wire::ErrorCode::INVALID_ARGUMENT),
              Contains("invalid rootfs \"rootfs\""));
 
