@@ -4,6 +4,10 @@
 // away in the middle of a request.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <map>
 
@@ -235,4 +239,38 @@ TEST_CASE("a client that disconnects mid-request does not hurt the daemon",
   c.status("default", "dc", &err);
   CHECK(err == "task default/dc not found");
   CHECK(shims_left(d.state()).empty());
+}
+
+TEST_CASE("a peer that is not root, berthd's user or in its group is refused",
+          "[daemon][api][bad-input]") {
+  berthd_process d;
+  // The socket is 0660 root: the file mode alone keeps others out. Open it
+  // up so the connection gets as far as berthd's SO_PEERCRED check.
+  REQUIRE(::chmod(d.socket().c_str(), 0666) == 0);
+  auto parent = std::filesystem::path(d.state()).parent_path().string();
+  REQUIRE(::chmod(parent.c_str(), 0755) == 0);
+  REQUIRE(::chmod(d.state().c_str(), 0755) == 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+    try {
+      api_client c(d.address());
+      auto v = c.berth().versionRequest();
+      v.initReq();
+      c.send(v);
+      ::_exit(1);  // answered: not refused
+    } catch (...) {
+      ::_exit(0);  // the connection was closed on it
+    }
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_THAT(d.log(), Contains("refused API connection from uid 65534"));
+  // root still gets in.
+  api_client c(d.address());
+  auto v = c.berth().versionRequest();
+  v.initReq();
+  CHECK(std::string(c.send(v).getResp().getVersion().cStr()) != "");
 }
