@@ -368,9 +368,10 @@ class berth_service final : public Berth::Server {
   }
 
  private:
-  template <class Reply, class Ctx, class Ok, class... Ts>
-  kj::Promise<void> call(Ctx ctx, Ok ok, Ts... xs) {
-    return ask<Reply>(bridge_, registry_, std::move(xs)...)
+  // Asks `dest`; fills the response's error, or lets `ok` fill the rest.
+  template <class Reply, class Ctx, class Handle, class Ok, class... Ts>
+  kj::Promise<void> answer(Ctx ctx, const Handle& dest, Ok ok, Ts... xs) {
+    return ask<Reply>(bridge_, dest, std::move(xs)...)
         .then([ctx, ok](caf::expected<reply_t<Reply>> r) mutable {
           auto resp = ctx.getResults().initResp();
           if (!r) {
@@ -381,23 +382,20 @@ class berth_service final : public Berth::Server {
         });
   }
 
-  // An image name as stored, or the reason it is not one (the error is
-  // thrown on to the caller's response by image_call).
-  static std::string image_name(capnp::Text::Reader name) {
-    return images::normalize_image_name(name.cStr());
+  template <class Reply, class Ctx, class Ok, class... Ts>
+  kj::Promise<void> call(Ctx ctx, Ok ok, Ts... xs) {
+    return answer<Reply>(ctx, registry_, ok, std::move(xs)...);
   }
 
   template <class Reply, class Ctx, class Ok, class... Ts>
   kj::Promise<void> ask_images(Ctx ctx, Ok ok, Ts... xs) {
-    return ask<Reply>(bridge_, images_, std::move(xs)...)
-        .then([ctx, ok](caf::expected<reply_t<Reply>> r) mutable {
-          auto resp = ctx.getResults().initResp();
-          if (!r) {
-            ac::fill(resp.initError(), r.error());
-            return;
-          }
-          ok(resp, *r);
-        });
+    return answer<Reply>(ctx, images_, ok, std::move(xs)...);
+  }
+
+  // An image name as stored; throws (the callers turn it into the
+  // response's invalid_argument) when it is not one.
+  static std::string image_name(capnp::Text::Reader name) {
+    return images::normalize_image_name(name.cStr());
   }
 
   static stdio_paths from_stdio(wire::Stdio::Reader r) {
