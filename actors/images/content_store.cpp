@@ -49,6 +49,7 @@ blob_writer::blob_writer(blob_writer&& other) noexcept
       expected_size_(other.expected_size_),
       what_(std::move(other.what_)),
       written_(other.written_),
+      flushed_(other.flushed_),
       hasher_(std::move(other.hasher_)) {
   other.temp_path_.clear();
 }
@@ -78,6 +79,13 @@ void blob_writer::write(const void* data, std::size_t size) {
   }
   hasher_.update(data, size);
   written_ += static_cast<std::int64_t>(size);
+  // Start writeback of what is written as we go, so the fsync at commit
+  // waits for the last few MiB, not the whole blob: a layer's disk writes
+  // overlap its reading and hashing.
+  if (written_ - flushed_ >= kWritebackStep) {
+    ::sync_file_range(fd_, flushed_, written_ - flushed_, SYNC_FILE_RANGE_WRITE);
+    flushed_ = written_;
+  }
 }
 
 blob_writer::committed blob_writer::commit() {

@@ -50,6 +50,8 @@ class blob_writer {
   std::int64_t expected_size_;
   std::string what_;  // names the blob in messages, e.g. "layer.tar in archive x.tar"
   std::int64_t written_ = 0;
+  std::int64_t flushed_ = 0;  // handed to writeback (sync_file_range) so far
+  static constexpr std::int64_t kWritebackStep = 8 << 20;
   sha256_hasher hasher_;
 };
 

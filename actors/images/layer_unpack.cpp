@@ -16,6 +16,7 @@
 #include <set>
 #include <vector>
 
+#include "actors/images/decompressed_stream.hpp"
 #include "actors/images/digest.hpp"
 #include "actors/images/images_error.hpp"
 #include "actors/images/rooted_fs.hpp"
@@ -34,29 +35,6 @@ using archive_ptr = std::unique_ptr<archive, archive_free>;
 
 [[noreturn]] void bad_layer(const unpack_options& o, const std::string& why) {
   throw images_error(error_kind::invalid_argument, "cannot unpack " + o.what + ": " + why);
-}
-
-// The decompressed stream of the layer, hashed as the tar reader consumes it,
-// so the diff id costs no second pass.
-struct decompressed_source {
-  archive* outer = nullptr;
-  sha256_hasher hasher;
-  std::int64_t bytes = 0;
-  std::vector<char> buffer = std::vector<char>(1 << 20);
-  std::string error;
-};
-
-la_ssize_t read_decompressed(archive*, void* client, const void** out) {
-  auto* src = static_cast<decompressed_source*>(client);
-  la_ssize_t n = archive_read_data(src->outer, src->buffer.data(), src->buffer.size());
-  if (n < 0) {
-    src->error = archive_error_string(src->outer) ? archive_error_string(src->outer) : "read error";
-    return -1;
-  }
-  src->hasher.update(src->buffer.data(), static_cast<std::size_t>(n));
-  src->bytes += n;
-  *out = src->buffer.data();
-  return n;
 }
 
 class layer_applier {
@@ -289,45 +267,24 @@ class layer_applier {
 std::string compute_diff_id(const std::string& layer_path, const std::string& what) {
   unpack_options o;
   o.what = what;
-  archive_ptr outer(archive_read_new());
-  archive_read_support_filter_all(outer.get());
-  archive_read_support_format_raw(outer.get());
-  archive_entry* raw_entry = nullptr;
-  if (archive_read_open_filename(outer.get(), layer_path.c_str(), 1 << 20) != ARCHIVE_OK ||
-      archive_read_next_header(outer.get(), &raw_entry) != ARCHIVE_OK)
-    bad_layer(o, std::string("cannot decompress: ") + archive_error_string(outer.get()));
-  decompressed_source src;
-  src.outer = outer.get();
-  const void* out_ptr = nullptr;
-  while (read_decompressed(nullptr, &src, &out_ptr) > 0) {
-  }
-  if (!src.error.empty()) bad_layer(o, "cannot decompress: " + src.error);
-  return src.hasher.finish();
+  decompressed_stream src(layer_path, what);
+  src.drain();
+  if (!src.error().empty()) bad_layer(o, "cannot decompress: " + src.error());
+  return src.digest();
 }
 
 unpack_result apply_layer(const std::string& layer_path, const std::string& dir,
                           const unpack_options& o) {
   unique_fd root = open_directory(dir);
-
-  archive_ptr outer(archive_read_new());
-  archive_read_support_filter_all(outer.get());
-  archive_read_support_format_raw(outer.get());
-  if (archive_read_open_filename(outer.get(), layer_path.c_str(), 1 << 20) != ARCHIVE_OK)
-    bad_layer(o,
-              std::string("cannot open ") + layer_path + ": " + archive_error_string(outer.get()));
-  archive_entry* raw_entry = nullptr;
-  if (archive_read_next_header(outer.get(), &raw_entry) != ARCHIVE_OK)
-    bad_layer(o, std::string("cannot decompress: ") + archive_error_string(outer.get()));
-
-  decompressed_source src;
-  src.outer = outer.get();
+  decompressed_stream src(layer_path, o.what);
   archive_ptr tar(archive_read_new());
   archive_read_support_format_tar(tar.get());
   archive_read_support_format_gnutar(tar.get());
-  if (archive_read_open(tar.get(), &src, nullptr, read_decompressed, nullptr) != ARCHIVE_OK)
-    bad_layer(o,
-              "not a tar archive: " +
-                  (src.error.empty() ? std::string(archive_error_string(tar.get())) : src.error));
+  if (archive_read_open(tar.get(), &src, nullptr, decompressed_stream::read_callback, nullptr) !=
+      ARCHIVE_OK)
+    bad_layer(
+        o, "not a tar archive: " +
+               (src.error().empty() ? std::string(archive_error_string(tar.get())) : src.error()));
 
   layer_applier applier(root.get(), o);
   unpack_result out;
@@ -336,9 +293,9 @@ unpack_result apply_layer(const std::string& layer_path, const std::string& dir,
     int r = archive_read_next_header(tar.get(), &e);
     if (r == ARCHIVE_EOF) break;
     if (r == ARCHIVE_FATAL || r == ARCHIVE_RETRY)
-      bad_layer(o,
-                "corrupt tar after " + std::to_string(out.entries) + " entries: " +
-                    (src.error.empty() ? std::string(archive_error_string(tar.get())) : src.error));
+      bad_layer(o, "corrupt tar after " + std::to_string(out.entries) + " entries: " +
+                       (src.error().empty() ? std::string(archive_error_string(tar.get()))
+                                            : src.error()));
     try {
       applier.apply(tar.get(), e);
     } catch (const images_error& err) {
@@ -351,12 +308,10 @@ unpack_result apply_layer(const std::string& layer_path, const std::string& dir,
   applier.finish();
   // The tar reader stops at the end-of-archive blocks; the diff id covers
   // every byte of the uncompressed stream, padding included.
-  const void* out_ptr = nullptr;
-  while (read_decompressed(nullptr, &src, &out_ptr) > 0) {
-  }
-  if (!src.error.empty()) bad_layer(o, "corrupt compressed stream: " + src.error);
-  out.diff_id = src.hasher.finish();
-  out.uncompressed_size = src.bytes;
+  src.drain();
+  if (!src.error().empty()) bad_layer(o, "corrupt compressed stream: " + src.error());
+  out.diff_id = src.digest();
+  out.uncompressed_size = src.bytes();
   if (!o.expected_diff_id.empty() && out.diff_id != o.expected_diff_id)
     bad_layer(o, "its content has diff id " + out.diff_id + ", the image config says " +
                      o.expected_diff_id);

@@ -1,0 +1,99 @@
+#include "actors/images/decompressed_stream.hpp"
+
+#include "actors/images/images_error.hpp"
+
+namespace berth::images {
+
+namespace {
+
+// Four 1 MiB buffers: enough to keep both threads busy, little memory.
+constexpr std::size_t kChunk = 1 << 20;
+constexpr int kChunks = 4;
+
+}  // namespace
+
+decompressed_stream::decompressed_stream(const std::string& path, const std::string& what)
+    : outer_(archive_read_new()) {
+  archive_read_support_filter_all(outer_.get());
+  archive_read_support_format_raw(outer_.get());
+  archive_entry* raw_entry = nullptr;
+  if (archive_read_open_filename(outer_.get(), path.c_str(), kChunk) != ARCHIVE_OK ||
+      archive_read_next_header(outer_.get(), &raw_entry) != ARCHIVE_OK)
+    throw images_error(
+        error_kind::invalid_argument,
+        "cannot unpack " + what + ": cannot decompress: " + archive_error_string(outer_.get()));
+  for (int i = 0; i < kChunks; ++i) free_.push_back({std::vector<char>(kChunk), 0});
+  producer_ = std::thread([this] { produce(); });
+}
+
+decompressed_stream::~decompressed_stream() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  producer_.join();
+}
+
+void decompressed_stream::produce() {
+  for (;;) {
+    chunk c;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      changed_.wait(lock, [this] { return stop_ || !free_.empty(); });
+      if (stop_) return;
+      c = std::move(free_.back());
+      free_.pop_back();
+    }
+    c.size = archive_read_data(outer_.get(), c.data.data(), c.data.size());
+    std::string why;
+    if (c.size > 0) {
+      hasher_.update(c.data.data(), static_cast<std::size_t>(c.size));
+      bytes_ += c.size;
+    } else if (c.size < 0) {
+      const char* e = archive_error_string(outer_.get());
+      why = e ? e : "read error";
+      c.size = -1;
+    }
+    bool last = c.size <= 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!why.empty()) error_ = why;
+      filled_.push_back(std::move(c));
+    }
+    changed_.notify_all();
+    if (last) return;
+  }
+}
+
+la_ssize_t decompressed_stream::next(const void** out) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (ended_) return filled_.empty() ? 0 : filled_.front().size;
+  if (!current_.data.empty()) {
+    free_.push_back(std::move(current_));
+    current_ = {};
+    changed_.notify_all();
+  }
+  changed_.wait(lock, [this] { return !filled_.empty(); });
+  if (filled_.front().size <= 0) {
+    ended_ = true;  // stays at the front: every later call answers the same
+    return filled_.front().size;
+  }
+  current_ = std::move(filled_.front());
+  filled_.pop_front();
+  *out = current_.data.data();
+  return current_.size;
+}
+
+void decompressed_stream::drain() {
+  const void* out = nullptr;
+  while (next(&out) > 0) {
+  }
+}
+
+std::string decompressed_stream::digest() {
+  // The producer has ended (next() saw the last chunk): the hasher is ours.
+  return hasher_.finish();
+}
+
+}  // namespace berth::images
