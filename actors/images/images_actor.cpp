@@ -136,6 +136,38 @@ void put_records(images_pointer self, std::shared_ptr<std::vector<image_record>>
           });
 }
 
+// Drops the image's record, then whatever it alone referenced.
+void remove_image(images_pointer self, const std::string& ns, const std::string& name,
+                  caf::typed_response_promise<image_record> rp) {
+  self->request(self->state.store, caf::infinite, del_img_atom::value, ns, name)
+      .then(
+          [self, rp](image_record& removed) mutable {
+            collect_garbage(self, [rp, removed](caf::error err) mutable {
+              if (err)
+                rp.deliver(err);
+              else
+                rp.deliver(removed);
+            });
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+// "ns/id" of every container made from image `name` (it has a snapshot; a
+// container on a rootfs of its own names an image only as a label).
+std::vector<std::string> users_of(const std::vector<container_record>& containers,
+                                  const std::string& name) {
+  std::vector<std::string> out;
+  for (const auto& c : containers)
+    if (c.image == name && !c.snapshot_key.empty()) out.push_back(c.ns + "/" + c.id);
+  return out;
+}
+
+std::string in_use_message(const std::string& name, const std::vector<std::string>& users) {
+  std::string msg = "image " + name + " is in use by container" + (users.size() > 1 ? "s " : " ");
+  for (std::size_t i = 0; i < users.size(); ++i) msg += (i ? ", " : "") + users[i];
+  return msg + "; delete " + (users.size() > 1 ? "them" : "it") + " first";
+}
+
 std::string nonce() {
   std::random_device rd;
   return std::to_string(rd()) + std::to_string(rd());
@@ -225,15 +257,19 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
       },
       [self](img_remove_atom, std::string& ns, std::string& name) -> caf::result<image_record> {
         auto rp = self->make_response_promise<image_record>();
-        self->request(self->state.store, caf::infinite, del_img_atom::value, ns, name)
-            .then(
-                [self, rp](image_record& removed) mutable {
-                  collect_garbage(self, [rp, removed](caf::error err) mutable {
-                    if (err)
-                      rp.deliver(err);
-                    else
-                      rp.deliver(removed);
-                  });
+        // A container made from the image runs on its committed snapshots
+        // (they are the lowerdirs of its own), so it is refused, as podman
+        // does. The store's container records say who uses what, so this
+        // holds across a restart with nothing to rebuild. await: no other
+        // message (a snapshot prepared for a new container) slips in between.
+        self->request(self->state.store, caf::infinite, list_cont_atom::value, ns)
+            .await(
+                [self, rp, ns, name](std::vector<container_record>& containers) mutable {
+                  if (auto users = users_of(containers, name); !users.empty()) {
+                    rp.deliver(make_error(errc::failed_precondition, in_use_message(name, users)));
+                    return;
+                  }
+                  remove_image(self, ns, name, rp);
                 },
                 [rp](caf::error& err) mutable { rp.deliver(err); });
         return rp;

@@ -33,7 +33,9 @@ using images_actor = caf::typed_actor<
     // (ns, name)
     caf::replies_to<img_get_atom, std::string, std::string>::with<image_record>,
     // (ns, name): drops the name, then collects blobs and committed snapshots
-    // no image in any namespace uses. Replies with the record removed.
+    // no image in any namespace uses. Replies with the record removed;
+    // failed_precondition ("image … is in use by container ns/id") while a
+    // container made from it exists.
     caf::replies_to<img_remove_atom, std::string, std::string>::with<image_record>,
     // (ns, existing name, new name): a second name for the same manifest.
     caf::replies_to<img_tag_atom, std::string, std::string, std::string>::with<image_record>,

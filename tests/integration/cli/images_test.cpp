@@ -82,3 +82,26 @@ TEST_CASE("image verbs on bad input", "[cli][images]") {
   CHECK(tag.exit_code == 1);
   CHECK_THAT(tag.err, Contains("not found"));
 }
+
+TEST_CASE("i rm refuses an image a container uses, until the container is gone", "[cli][images]") {
+  REQUIRE(b({"i", "import", "--name", "local/inuse:1", busybox_archive()}).exit_code == 0);
+  auto id = unique_id("inuse");
+  auto created = b({"c", "create", "local/inuse:1", id, "true"});
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+
+  auto refused = b({"i", "rm", "local/inuse:1"});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.out == "");
+  CHECK(refused.err ==
+        "berth: remove image local/inuse:1: image docker.io/local/inuse:1 is in use "
+        "by container default/" +
+            id + "; delete it first\n");
+  CHECK(has_row(b({"i", "ls"}).out, "docker.io/local/inuse:1", "sha256:"));
+
+  REQUIRE(b({"c", "rm", id}).exit_code == 0);
+  auto rm = b({"i", "rm", "local/inuse:1"});
+  CHECK(rm.exit_code == 0);
+  CHECK(rm.out == "local/inuse:1\n");
+  CHECK_FALSE(has_row(b({"i", "ls"}).out, "docker.io/local/inuse:1", ""));
+}

@@ -132,3 +132,71 @@ TEST_CASE("an imported image runs, and its layers make the root filesystem", "[i
   CHECK(error_of(c.send(rm).getResp()) == "");
   CHECK(blobs() < before);
 }
+
+TEST_CASE("an image a container uses is not removed until the container is gone",
+          "[images][daemon]") {
+  berthd_process d;
+  api_client c(d.address());
+  temp_dir work("berth-images-inuse");
+  auto archive = work / "busybox.tar";
+  write_oci_archive(archive, busybox_image());
+  REQUIRE(import(c, archive) == "");
+  auto remove_image = [&](wire::ErrorCode* code = nullptr) {
+    auto rm = c.berth().removeImageRequest();
+    rm.initReq().setName("busybox");
+    auto resp = c.send(rm);
+    if (code) *code = resp.getResp().getError().getCode();
+    return error_of(resp.getResp());
+  };
+  auto count = [](const std::string& dir, bool files) {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+      n += files ? 1 : it->is_directory();
+    return n;
+  };
+  auto blobs = d.root() + "/content/blobs/sha256";
+  auto snapshots = d.root() + "/snapshots/overlay/snapshots";
+
+  std::string out;
+  CHECK(run_image(c, "web", "busybox", {"true"}, work / "web.out", out) == 0);
+  auto db = c.berth().createContainerRequest();
+  db.initReq().setId("db");
+  db.getReq().setImage("busybox");
+  db.getReq().initOptions().initProcess().initArgs(1).set(0, "true");
+  REQUIRE(error_of(c.send(db).getResp()) == "");
+  wire::ErrorCode code = wire::ErrorCode::OK;
+  CHECK(remove_image(&code) ==
+        "image docker.io/library/busybox:latest is in use by containers default/db, "
+        "default/web; delete them first");
+  CHECK(code == wire::ErrorCode::FAILED_PRECONDITION);
+
+  // Nothing was touched: the image is listed and a container still runs on it.
+  auto list = c.berth().listImagesRequest();
+  list.initReq();
+  CHECK(c.send(list).getResp().getImages().size() == 1);
+  CHECK(run_image(c, "again", "busybox", {"cat", "/etc/layer1.txt"}, work / "again.out", out) == 0);
+  CHECK(c.remove("default", "again") == "");
+  CHECK(c.remove("default", "web") == "");
+
+  // The store's records say who uses the image, so a restart changes nothing.
+  REQUIRE(d.stop());
+  d.start();
+  api_client c2(d.address());
+  auto rm = c2.berth().removeImageRequest();
+  rm.initReq().setName("docker.io/library/busybox:latest");
+  CHECK(error_of(c2.send(rm).getResp()) ==
+        "image docker.io/library/busybox:latest is in use by container default/db; delete it "
+        "first");
+
+  auto del = c2.berth().deleteContainerRequest();  // db never had a task
+  del.initReq().setId("db");
+  CHECK(error_of(c2.send(del).getResp()) == "");
+  auto rm2 = c2.berth().removeImageRequest();
+  rm2.initReq().setName("busybox");
+  CHECK(error_of(c2.send(rm2).getResp()) == "");
+  // Blobs and the committed snapshots went with the last user.
+  CHECK(count(blobs, true) == 0);
+  CHECK(count(snapshots, false) == 0);
+}
