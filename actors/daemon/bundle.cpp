@@ -1,6 +1,7 @@
 #include "actors/daemon/bundle.hpp"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,6 +106,20 @@ std::string remove_bundle(const std::string& dir) {
   remove_on_device(real, st.st_dev, mount_points(), left);
   if (left.empty()) return "";
   return "bundle " + dir + " not fully removed:" + left;
+}
+
+int unmount_rootfs(const std::string& dir, std::string& error) {
+  auto target = dir + "/rootfs";
+  int n = 0;
+  // Mounts may be stacked (a second mount over the first); each umount
+  // takes the top one. UMOUNT_NOFOLLOW: a rootfs replaced by a symlink
+  // must not unmount something elsewhere.
+  while (::umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) ++n;
+  if (errno != EINVAL && errno != ENOENT) {
+    error = "cannot unmount " + target + ": " + std::strerror(errno);
+    return -1;
+  }
+  return n;
 }
 
 }  // namespace berth

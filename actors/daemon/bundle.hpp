@@ -16,4 +16,10 @@ std::string write_bundle(const std::string& dir, const std::string& spec_json);
 // emptied. Returns "" or what was left and why. A missing dir is fine.
 std::string remove_bundle(const std::string& dir);
 
+// Detaches every mount at dir/rootfs (the shim mounts the container's
+// snapshot there at task create). For a bundle no task owns, at recovery:
+// a crash can leave the mount behind. Returns how many mounts went, or -1
+// with `error` set.
+int unmount_rootfs(const std::string& dir, std::string& error);
+
 }  // namespace berth

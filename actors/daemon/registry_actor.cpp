@@ -234,6 +234,23 @@ void ensure_namespace(registry_pointer self, const std::string& ns, Then then,
           });
 }
 
+// Container snapshots no container record names (berthd died between
+// deleting the record and the snapshot) are removed, then whatever no image
+// references; `done` runs either way, since recovery must go on.
+template <class Done>
+void reconcile_snapshots(registry_pointer self, std::vector<std::string> owned, Done done) {
+  if (!self->state.cfg.images) {
+    done();
+    return;
+  }
+  self->request(self->state.cfg.images, caf::infinite, snap_reconcile_atom::value, std::move(owned))
+      .then([done](const std::vector<std::string>&) mutable { done(); },
+            [done](caf::error& err) mutable {
+              spdlog::error("cannot reconcile snapshots: {}", error_message(err));
+              done();
+            });
+}
+
 // Shims in <state>/<ns>/<id> that no task owns (a task deleted while berthd
 // was down, a create cut short by a crash) are deleted with their bundles.
 std::uint32_t delete_orphans(registry_pointer self, const std::set<std::string>& owned) {
@@ -253,6 +270,13 @@ std::uint32_t delete_orphans(registry_pointer self, const std::set<std::string>&
         continue;
       auto dir = it->path().string();
       bool had_shim = fs::exists(dir + "/shim.pid") || fs::exists(dir + "/shim.sock");
+      // The rootfs first, whatever else is there: nothing berth knows runs
+      // on it, and a mount the shim left (it died, or never got its delete)
+      // would keep the container's snapshot busy and the bundle from going.
+      std::string why;
+      int unmounted = unmount_rootfs(dir, why);
+      if (unmounted < 0) spdlog::error("{}", why);
+      if (unmounted > 0) spdlog::warn("unmounted the rootfs of {}/{}: no task owns it", ns, id);
       auto rt = st.cfg.runtimes.find(st.cfg.default_runtime);
       if (had_shim && rt != st.cfg.runtimes.end()) {
         ++n;
@@ -266,8 +290,9 @@ std::uint32_t delete_orphans(registry_pointer self, const std::set<std::string>&
                   spdlog::error("cannot delete orphaned shim of {}/{}: {}", ns, id,
                                 error_message(err));
                 });
-      } else if (fs::exists(dir + "/config.json")) {
-        // A bundle written for a create that never reached its shim.
+      } else if (fs::exists(dir + "/config.json") || unmounted > 0) {
+        // A bundle written for a create that never reached its shim, or one
+        // whose shim is gone and left its mount.
         if (auto e = remove_bundle(dir); !e.empty()) spdlog::warn("{}", e);
       }
     }
@@ -438,12 +463,16 @@ registry_actor::behavior_type serving(registry_pointer self) {
                       .then(
                           [self, rp](std::vector<container_record>& cs) mutable {
                             recovery_report report;
+                            std::vector<std::string> snapshots;
+                            for (auto& c : cs)
+                              if (!c.snapshot_key.empty()) snapshots.push_back(c.snapshot_key);
                             for (auto& c : cs) adopt_container(self, std::move(c));
                             report.containers = static_cast<std::uint32_t>(cs.size());
                             self->request(self->state.store, caf::infinite, list_task_atom::value,
                                           std::string{})
                                 .then(
-                                    [self, rp, report](std::vector<task_record>& ts) mutable {
+                                    [self, rp, report,
+                                     snapshots](std::vector<task_record>& ts) mutable {
                                       std::set<std::string> owned;
                                       for (auto& t : ts) {
                                         auto key = key_of(t.ns, t.id);
@@ -455,7 +484,12 @@ registry_actor::behavior_type serving(registry_pointer self) {
                                         ++report.tasks;
                                       }
                                       report.orphan_shims = delete_orphans(self, owned);
-                                      rp.deliver(report);
+                                      // After delete_orphans: their rootfs
+                                      // mounts are gone, so are the snapshots'
+                                      // last users.
+                                      reconcile_snapshots(
+                                          self, std::move(snapshots),
+                                          [rp, report]() mutable { rp.deliver(report); });
                                     },
                                     [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
                           },

@@ -1,10 +1,12 @@
 #include "actors/images/images_actor.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <random>
@@ -168,6 +170,40 @@ std::string in_use_message(const std::string& name, const std::vector<std::strin
   return msg + "; delete " + (users.size() > 1 ? "them" : "it") + " first";
 }
 
+// Container snapshots are keyed "ns/id"; those no container owns are
+// removed. Unpacks in progress ("extract-…") are not container snapshots.
+std::vector<std::string> remove_unowned(snapshotter& snaps, const std::vector<std::string>& owned) {
+  std::set<std::string> keep(owned.begin(), owned.end());
+  std::vector<std::string> removed;
+  for (const auto& s : snaps.list()) {
+    if (s.kind != snapshot_kind::active || keep.count(s.key) || s.key.rfind("extract-", 0) == 0 ||
+        s.key.find('/') == std::string::npos)
+      continue;
+    try {
+      snaps.remove(s.key);
+      removed.push_back(s.key);
+      spdlog::warn("removed snapshot {}: no container owns it", s.key);
+    } catch (const std::exception& e) {
+      spdlog::error("cannot remove snapshot {} that no container owns: {}", s.key, e.what());
+    }
+  }
+  return removed;
+}
+
+// resolve_process() mounts a fresh snapshot at <root>/snapshots/resolve-*
+// for a moment; a crash in that moment leaves the mount and its directory.
+void remove_resolve_mounts(const std::string& root) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(root + "/snapshots", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->path().filename().string().rfind("resolve-", 0) != 0) continue;
+    unmount_all(it->path().string());
+    if (::rmdir(it->path().c_str()) != 0) throw_errno("cannot remove " + it->path().string());
+    spdlog::warn("removed {}, left by a crash", it->path().string());
+  }
+}
+
 std::string nonce() {
   std::random_device rd;
   return std::to_string(rd()) + std::to_string(rd());
@@ -322,6 +358,17 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
         if (auto err = attempt([&] { self->state.snaps->remove(key); })) return err;
         return key;
       },
+      [self](snap_reconcile_atom,
+             std::vector<std::string>& owned) -> caf::result<std::vector<std::string>> {
+        auto removed = remove_unowned(*self->state.snaps, owned);
+        auto rp = self->make_response_promise<std::vector<std::string>>();
+        collect_garbage(self, [rp, removed](caf::error err) mutable {
+          if (err)
+            spdlog::warn("cannot collect unused blobs and snapshots: {}", error_message(err));
+          rp.deliver(removed);
+        });
+        return rp;
+      },
   };
 }
 
@@ -338,6 +385,7 @@ images_actor spawn_images(caf::actor_system& sys, store_actor store, images_conf
       if (s.kind == snapshot_kind::active && s.key.rfind("extract-", 0) == 0)
         st.snaps->remove(s.key);
     st.snaps->cleanup();
+    remove_resolve_mounts(config.root);
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot open image storage under " + config.root + ": " + e.what());
   }

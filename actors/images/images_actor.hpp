@@ -45,7 +45,12 @@ using images_actor = caf::typed_actor<
     // (key): the mounts of an existing active snapshot (after a restart).
     caf::replies_to<snap_mounts_atom, std::string>::with<std::vector<images::mount_spec>>,
     // (key): removes a container's snapshot; replies with the key.
-    caf::replies_to<snap_remove_atom, std::string>::with<std::string>>;
+    caf::replies_to<snap_remove_atom, std::string>::with<std::string>,
+    // (keys of every container's snapshot): at berthd's start, removes the
+    // container snapshots ("ns/id") no container owns any more (a crash
+    // between deleting a container's record and its snapshot), then what no
+    // image references. Replies with the keys removed.
+    caf::replies_to<snap_reconcile_atom, std::vector<std::string>>::with<std::vector<std::string>>>;
 
 struct images_config {
   std::string root;                  // berth's --root: content/ and snapshots/ live here
@@ -54,7 +59,8 @@ struct images_config {
 
 // Opens the content store and snapshotter on the calling thread (so a bad
 // root fails at once with std::runtime_error naming it), cleans leftovers of
-// a crash (ingest files, unreferenced snapshot dirs), then spawns detached.
+// a crash (ingest files, unreferenced snapshot dirs, the temporary mounts
+// that resolve a container's user), then spawns detached.
 images_actor spawn_images(caf::actor_system& sys, store_actor store, images_config config);
 
 }  // namespace berth

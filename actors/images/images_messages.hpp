@@ -27,6 +27,7 @@ using img_progress_atom = caf::atom_constant<caf::atom("imgProg")>;
 using snap_prepare_atom = caf::atom_constant<caf::atom("snapPrep")>;
 using snap_mounts_atom = caf::atom_constant<caf::atom("snapMounts")>;
 using snap_remove_atom = caf::atom_constant<caf::atom("snapRemove")>;
+using snap_reconcile_atom = caf::atom_constant<caf::atom("snapRecon")>;
 
 struct import_request {
   std::string ns;
