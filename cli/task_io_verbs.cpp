@@ -64,6 +64,19 @@ class log_printer final : public api::LogSink::Server {
   }
 };
 
+bool container_has_terminal(daemon_client& client, const std::string& id) {
+  auto req = client.berth().getContainerRequest();
+  auto r = req.initReq();
+  r.setNamespace(client.ns());
+  r.setId(id);
+  auto resp = client.wait(req.send(), "container " + id);
+  check(resp.getResp(), "container " + id);
+  auto text = resp.getResp().getContainer().getSpecJson();
+  auto spec = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  if (spec.is_discarded() || !spec.is_object()) return false;
+  return spec.value("/process/terminal"_json_pointer, false);
+}
+
 }  // namespace
 
 int start_task(daemon_client& client, const start_options& o) {
@@ -77,6 +90,12 @@ int start_task(daemon_client& client, const start_options& o) {
     auto& attached = io.emplace(kj::heap<attached_io>(o.tty));
     attached->fill(r.initStdio());
     attached->start_output();
+  } else {
+    // As ctr's detached tasks: stdin stays open for a later `t attach`, and
+    // the output goes to the task log.
+    auto stdio = r.initStdio();
+    stdio.setTerminal(o.tty);
+    stdio.setOpenStdin(true);
   }
   // Raw before the process can print; restored on every way out of here.
   raw_terminal raw(o.tty && !o.detach ? STDIN_FILENO : -1);
@@ -125,6 +144,12 @@ int exec_process(daemon_client& client, const exec_options& o) {
     auto& attached = io.emplace(kj::heap<attached_io>(o.tty));
     attached->fill(r.initStdio());
     attached->start_output();
+  } else {
+    // As ctr's detached tasks: stdin stays open for a later `t attach`, and
+    // the output goes to the task log.
+    auto stdio = r.initStdio();
+    stdio.setTerminal(o.tty);
+    stdio.setOpenStdin(true);
   }
   raw_terminal raw(o.tty && !o.detach ? STDIN_FILENO : -1);
   auto execed = exec.send();
@@ -150,39 +175,25 @@ int exec_process(daemon_client& client, const exec_options& o) {
 }
 
 int attach_task(daemon_client& client, const std::string& id) {
+  std::string what = "attach to task " + id;
   task_ref ref(client, id);
   auto task = ref.task();
-  auto logs = task.logsRequest();
-  logs.initReq().setFollow(true);
-  logs.getReq().setSink(kj::heap<log_printer>());
-  auto following = logs.send();
   ref.info();
-
-  auto& port = client.io().unixEventPort;
-  auto forward = [&](int signo) {
-    return port.onSignal(signo)
-        .then([task, signo](siginfo_t) mutable {
-          auto req = task.killRequest();
-          req.initReq().setSignal(static_cast<uint32_t>(signo));
-          return req.send().then([](auto&&) {}, [](kj::Exception&&) {});
-        })
-        .eagerlyEvaluate(nullptr);
-  };
-  auto on_int = forward(SIGINT);
-  auto on_term = forward(SIGTERM);
-
-  auto wait = task.waitRequest();
-  wait.initReq();
-  auto status = client.wait_unbounded(wait.send(), "wait for task " + id);
-  check(status.getResp(), "wait for task " + id);
-  // The log stream ends with the task; give it a moment to flush the tail.
-  auto& timer = client.io().provider->getTimer();
-  auto tail = following.ignoreResult().exclusiveJoin(timer.afterDelay(2 * kj::SECONDS));
-  try {
-    tail.wait(client.wait_scope());
-  } catch (const kj::Exception&) {
+  // The task's terminal is the container's: its spec says whether there is one.
+  bool tty = container_has_terminal(client, id);
+  attached_io io(tty);
+  auto req = task.attachRequest();
+  io.fill(req.initReq().initStdio());
+  io.start_output();
+  raw_terminal raw(tty ? STDIN_FILENO : -1);
+  auto answer = client.wait(req.send(), what);
+  check(answer.getResp(), what);
+  if (!answer.getResp().getStdinOpen() && is_terminal(STDIN_FILENO)) {
+    std::cerr << "berth: task " << id << " has no stdin open; input is not forwarded\n";
   }
-  return status.getResp().getStatus().getCode();
+  int code = attach_until_exit(client, task, io, "", tty, "task " + id);
+  raw.restore();
+  return code;
 }
 
 int task_logs(daemon_client& client, const std::string& id, bool follow) {

@@ -261,7 +261,8 @@ void add_tasks_command(CLI::App& app, verb_action& chosen) {
   }
   {
     auto id = std::make_shared<std::string>();
-    auto* v = t->add_subcommand("attach", "follow a task's output until it exits");
+    auto* v = t->add_subcommand(
+        "attach", "connect to a running task's stdin, stdout and stderr until it exits");
     v->add_option("ID", *id, "container id")->required();
     v->callback([&chosen, id] {
       chosen.run = [id](daemon_client& cl) { return attach_task(cl, *id); };

@@ -109,6 +109,8 @@ struct DeleteRequest { execId @0 :Text; force @1 :Bool; }
 struct DeleteResponse { error @0 :T.Error; pid @1 :UInt32; status @2 :T.ExitStatus; }
 struct CloseIoRequest { execId @0 :Text; stdin @1 :Bool; }
 struct CloseIoResponse { error @0 :T.Error; }
+struct AttachRequest { execId @0 :Text; stdio @1 :T.Stdio; }
+struct AttachResponse { error @0 :T.Error; stdinOpen @1 :Bool; }
 struct ResizePtyRequest { execId @0 :Text; width @1 :UInt32; height @2 :UInt32; }
 struct ResizePtyResponse { error @0 :T.Error; }
 struct UpdateRequest { resources @0 :T.Resources; }
@@ -165,6 +167,10 @@ interface Task {
   logs @14 (req :LogsRequest) -> (resp :LogsResponse);
   # Streams the task's log into `sink`; with `follow` keeps streaming until
   # the task exits. Errors: notFound.
+  attach @15 (req :AttachRequest) -> (resp :AttachResponse);
+  # Reconnects a live process's standard streams to new FIFOs (`berth t attach`);
+  # `stdinOpen` says whether input can still reach it. Errors: notFound,
+  # failedPrecondition (stopped), invalidArgument, deadlineExceeded.
 }
 
 # ---- images -----------------------------------------------------------------

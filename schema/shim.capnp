@@ -68,6 +68,15 @@ struct DeleteResponse { error @0 :T.Error; pid @1 :UInt32; status @2 :T.ExitStat
 struct CloseIoRequest { execId @0 :Text; stdin @1 :Bool; }
 struct CloseIoResponse { error @0 :T.Error; }
 
+struct AttachRequest {
+  execId @0 :Text;
+  stdio @1 :T.Stdio;      # new destinations; stdout/stderr empty keep the current ones
+}
+struct AttachResponse {
+  error @0 :T.Error;
+  stdinOpen @1 :Bool;     # false: the process's stdin is closed or was never a pipe
+}
+
 struct ResizePtyRequest { execId @0 :Text; width @1 :UInt32; height @2 :UInt32; }
 struct ResizePtyResponse { error @0 :T.Error; }
 
@@ -172,4 +181,12 @@ interface Task {
   # Hands the shim a sink for events. Replaces any earlier sink. Events not yet
   # acknowledged (exits above all) are re-sent at once, in order, each with its
   # original sequence number. Errors: none.
+
+  attach @18 (req :AttachRequest) -> (resp :AttachResponse);
+  # Sends a live process's output to new FIFOs (the old destinations are let
+  # go) and feeds a new stdin FIFO into its stdin, as `ctr task attach` does.
+  # The new stdin reaching EOF detaches; it does not close the process's stdin
+  # (closeIo does). Errors: notFound, failedPrecondition (stopped),
+  # invalidArgument (a relative path, a stdin that is not a FIFO, a path that
+  # cannot be opened; nothing was changed).
 }

@@ -68,6 +68,10 @@ struct Stdio {
   stdout @1 :Text;
   stderr @2 :Text;
   terminal @3 :Bool;      # allocate a pty; stderr is then merged into stdout
+  openStdin @4 :Bool;
+  # With no stdin path: give the process a stdin pipe that stays open while
+  # nobody writes (as ctr's detached tasks have), fed later through attach and
+  # closed by closeIo. Ignored when stdin is set or with a terminal.
 }
 
 struct ExitStatus {

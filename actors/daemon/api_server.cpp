@@ -400,7 +400,7 @@ class berth_service final : public Berth::Server {
 
   static stdio_paths from_stdio(wire::Stdio::Reader r) {
     return stdio_paths{r.getStdin().cStr(), r.getStdout().cStr(), r.getStderr().cStr(),
-                       r.getTerminal()};
+                       r.getTerminal(), r.getOpenStdin()};
   }
 
   wire::api::Task::Client task_capability(const task_handle& h) {

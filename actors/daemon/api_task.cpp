@@ -81,6 +81,11 @@ class task_service final : public Task::Server {
     return call<void>(ctx, task_close_io{r.getExecId().cStr(), r.getStdin()},
                       [](auto, caf::unit_t) {});
   }
+  kj::Promise<void> attach(AttachContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    return call<bool>(ctx, task_attach{r.getExecId().cStr(), convert::from_wire(r.getStdio())},
+                      [](auto resp, bool stdin_open) { resp.setStdinOpen(stdin_open); });
+  }
   kj::Promise<void> resizePty(ResizePtyContext ctx) override {
     auto r = ctx.getParams().getReq();
     return call<void>(ctx, task_resize_pty{r.getExecId().cStr(), r.getWidth(), r.getHeight()},

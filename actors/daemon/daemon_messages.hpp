@@ -122,6 +122,7 @@ using task_kill = shim_kill;              // -> void
 using task_exec = shim_exec;              // -> void
 using task_wait = shim_wait;              // -> exit_status
 using task_close_io = shim_close_io;      // -> void
+using task_attach = shim_attach;          // -> bool (stdin still open)
 using task_resize_pty = shim_resize_pty;  // -> void
 using task_update = shim_update;          // -> void
 using task_metrics = shim_stats;          // -> task_stats

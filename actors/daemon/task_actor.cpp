@@ -65,6 +65,7 @@ std::string operation_of(const caf::type_erased_tuple& x) {
   if (x.match_elements<task_exec>()) return "exec in";
   if (x.match_elements<task_delete>()) return "delete";
   if (x.match_elements<task_close_io>()) return "close the I/O of";
+  if (x.match_elements<task_attach>()) return "attach to";
   if (x.match_elements<task_resize_pty>()) return "resize the terminal of";
   if (x.match_elements<task_update>()) return "update";
   if (x.match_elements<task_metrics>()) return "collect metrics of";
@@ -483,6 +484,7 @@ caf::message_handler live_common(task_self* self) {
       [self](task_metrics& x) { return forward<task_stats>(self, x); },
       [self](task_update& x) { return forward<void>(self, std::move(x)); },
       [self](task_close_io& x) { return forward<void>(self, std::move(x)); },
+      [self](task_attach& x) { return forward<bool>(self, std::move(x)); },
       [self](task_resize_pty& x) { return forward<void>(self, std::move(x)); },
   };
 }

@@ -44,8 +44,9 @@ using task_actor = caf::typed_actor<
     caf::reacts_to<task_resume>, caf::reacts_to<task_kill>, caf::reacts_to<task_exec>,
     caf::replies_to<task_wait>::with<exit_status>,
     caf::replies_to<task_delete>::with<deleted_process>, caf::reacts_to<task_close_io>,
-    caf::reacts_to<task_resize_pty>, caf::reacts_to<task_update>,
-    caf::replies_to<task_metrics>::with<task_stats>, caf::reacts_to<task_checkpoint>,
+    caf::replies_to<task_attach>::with<bool>, caf::reacts_to<task_resize_pty>,
+    caf::reacts_to<task_update>, caf::replies_to<task_metrics>::with<task_stats>,
+    caf::reacts_to<task_checkpoint>,
     // From its shim proxy.
     caf::reacts_to<shim_event>, caf::reacts_to<shim_lost>>;
 

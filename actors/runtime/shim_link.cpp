@@ -352,6 +352,18 @@ void shim_link::close_io(std::uint64_t call, shim_close_io x, kj::Duration d) {
   });
 }
 
+void shim_link::attach(std::uint64_t call, shim_attach x, kj::Duration d) {
+  run(call, "attach", d, [x = std::move(x)](Task::Client& t) {
+    auto req = t.attachRequest();
+    auto r = req.initReq();
+    r.setExecId(x.exec_id);
+    convert::fill(r.initStdio(), x.stdio);
+    return req.send().then([](auto resp) {
+      return answer(resp.getResp(), [](auto ok) { return caf::make_message(ok.getStdinOpen()); });
+    });
+  });
+}
+
 void shim_link::resize_pty(std::uint64_t call, shim_resize_pty x, kj::Duration d) {
   run(call, "resizePty", d, [x = std::move(x)](Task::Client& t) {
     auto req = t.resizePtyRequest();

@@ -56,6 +56,7 @@ class shim_link final : public io_thread::resource, private kj::TaskSet::ErrorHa
   void wait(std::uint64_t call, shim_wait req);  // no deadline
   void remove(std::uint64_t call, shim_delete req, kj::Duration d);
   void close_io(std::uint64_t call, shim_close_io req, kj::Duration d);
+  void attach(std::uint64_t call, shim_attach req, kj::Duration d);
   void resize_pty(std::uint64_t call, shim_resize_pty req, kj::Duration d);
   void update(std::uint64_t call, shim_update req, kj::Duration d);
   void stats(std::uint64_t call, kj::Duration d);

@@ -48,6 +48,7 @@ void add_runtime_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<shim_delete>("berth.shim_delete");
   cfg.add_message_type<deleted_process>("berth.deleted_process");
   cfg.add_message_type<shim_close_io>("berth.shim_close_io");
+  cfg.add_message_type<shim_attach>("berth.shim_attach");
   cfg.add_message_type<shim_resize_pty>("berth.shim_resize_pty");
   cfg.add_message_type<resource_limits>("berth.resource_limits");
   cfg.add_message_type<shim_update>("berth.shim_update");

@@ -36,11 +36,12 @@ struct stdio_paths {
   std::string out;
   std::string err;
   bool terminal = false;
+  bool open_stdin = false;  // no `in`: a stdin pipe kept open for a later attach
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stdio_paths& x) {
-  return f(caf::meta::type_name("berth.stdio_paths"), x.in, x.out, x.err, x.terminal);
+  return f(caf::meta::type_name("berth.stdio_paths"), x.in, x.out, x.err, x.terminal, x.open_stdin);
 }
 
 // One OCI mount the shim makes at bundle/rootfs before `runc create`.
@@ -157,6 +158,13 @@ struct shim_shutdown {
 struct shim_close_io {
   std::string exec_id;
   bool stdin = false;
+};
+
+// Reconnects a live process's streams to new FIFOs -> bool: whether its
+// stdin still takes input.
+struct shim_attach {
+  std::string exec_id;
+  stdio_paths stdio;
 };
 
 // Sets the window size of a process's terminal; the shim refuses a process
@@ -320,6 +328,11 @@ typename Inspector::result_type inspect(Inspector& f, shim_subscribe& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shim_close_io& x) {
   return f(caf::meta::type_name("berth.shim_close_io"), x.exec_id, x.stdin);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shim_attach& x) {
+  return f(caf::meta::type_name("berth.shim_attach"), x.exec_id, x.stdio);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shim_resize_pty& x) {

@@ -127,6 +127,11 @@ shim_proxy_impl::behavior_type serving(proxy_pointer self) {
           l.close_io(id, std::move(x), d);
         });
       },
+      [=](shim_attach& x) -> caf::result<bool> {
+        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
+          l.attach(id, std::move(x), d);
+        });
+      },
       [=](shim_resize_pty& x) -> caf::result<void> {
         return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
           l.resize_pty(id, std::move(x), d);

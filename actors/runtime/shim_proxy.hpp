@@ -52,6 +52,7 @@ using shim_proxy_actor = caf::typed_actor<
     caf::reacts_to<shim_resume>, caf::reacts_to<shim_kill>, caf::reacts_to<shim_exec>,
     caf::replies_to<shim_wait>::with<exit_status>,  // no deadline
     caf::replies_to<shim_delete>::with<deleted_process>, caf::reacts_to<shim_close_io>,
+    caf::replies_to<shim_attach>::with<bool>,  // stdin still open
     caf::reacts_to<shim_resize_pty>, caf::reacts_to<shim_update>,
     caf::replies_to<shim_stats>::with<task_stats>, caf::reacts_to<shim_checkpoint>,
     caf::reacts_to<shim_shutdown>, caf::reacts_to<shim_subscribe>>;

@@ -34,6 +34,7 @@ void fill(wire::Stdio::Builder b, const stdio_paths& x) {
   b.setStdout(x.out);
   b.setStderr(x.err);
   b.setTerminal(x.terminal);
+  b.setOpenStdin(x.open_stdin);
 }
 
 void fill(wire::shim::CreateRequest::Builder b, const std::string& id, const shim_create& x) {
@@ -78,7 +79,7 @@ void fill(wire::Resources::Builder b, const resource_limits& x) {
 }
 
 stdio_paths from_wire(wire::Stdio::Reader r) {
-  return {r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal()};
+  return {r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal(), r.getOpenStdin()};
 }
 
 exit_status from_wire(wire::ExitStatus::Reader r) {

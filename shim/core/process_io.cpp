@@ -1,6 +1,7 @@
 #include "shim/core/process_io.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -116,7 +117,13 @@ process_io::process_io(kj::LowLevelAsyncIoProvider& io, kj::UnixEventPort& port,
   err_pipe_ = io_.wrapInputFd(err[0], kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
                                           kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
 
-  if (!paths_.in.empty()) {
+  if (paths_.in.empty() && paths_.open_stdin) {
+    int in[2];
+    make_pipe(in);
+    child_in_ = in[0];
+    stdin_pipe_ = io_.wrapOutputFd(in[1], kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                                              kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
+  } else if (!paths_.in.empty()) {
     if (stdin_fifo_fd_ >= 0) {
       int in[2];
       make_pipe(in);
@@ -132,10 +139,10 @@ process_io::process_io(kj::LowLevelAsyncIoProvider& io, kj::UnixEventPort& port,
 
 void process_io::open_destinations() {
   if (!paths_.out.empty()) {
-    out_dest_ = wrap_output(io_, "stdout", paths_.out);
+    out_dest_.stream = wrap_output(io_, "stdout", paths_.out);
   }
   if (!paths_.err.empty() && !paths_.terminal) {
-    err_dest_ = wrap_output(io_, "stderr", paths_.err);
+    err_dest_.stream = wrap_output(io_, "stderr", paths_.err);
   }
   if (!paths_.in.empty() && is_fifo(paths_.in)) {
     // Read-only and non-blocking: Linux reports no hang-up on a FIFO whose
@@ -165,29 +172,33 @@ void process_io::start_copying() {
   close_fd(child_out_);
   close_fd(child_err_);
   if (paths_.terminal) return;  // copying starts when the console arrives
-  auto both = kj::joinPromises(kj::arr(copy_output(*out_pipe_, "stdout", out_dest_.get()),
-                                       copy_output(*err_pipe_, "stderr", err_dest_.get())));
+  auto both = kj::joinPromises(kj::arr(copy_output(*out_pipe_, "stdout", out_dest_),
+                                       copy_output(*err_pipe_, "stderr", err_dest_)));
   drained_ = canceler_.wrap(kj::mv(both)).fork();
-  if (stdin_pipe_) stdin_task_ = canceler_.wrap(copy_stdin_fifo()).eagerlyEvaluate(nullptr);
+  if (stdin_pipe_ && stdin_fifo_fd_ >= 0) {
+    stdin_task_ = canceler_.wrap(copy_stdin_fifo()).eagerlyEvaluate(nullptr);
+  }
 }
 
 kj::Promise<void> process_io::copy_output(kj::AsyncInputStream& from, const char* stream,
-                                          kj::AsyncOutputStream* to) {
+                                          output_target& to) {
   auto buffer = kj::heapArray<kj::byte>(kCopyBuffer);
   // evalNow: a read that fails at once (EIO from a pty master whose slave
   // closed) throws instead of rejecting; it must reach the handler below too.
   auto read = kj::evalNow([&]() { return from.tryRead(buffer.begin(), 1, buffer.size()); });
   return read.then(
-      [this, &from, stream, to, buffer = kj::mv(buffer)](size_t n) mutable -> kj::Promise<void> {
+      [this, &from, stream, &to, buffer = kj::mv(buffer)](size_t n) mutable -> kj::Promise<void> {
         if (n == 0) return kj::READY_NOW;
         if (log_) log_->write(stream, {reinterpret_cast<char*>(buffer.begin()), n});
-        if (to == nullptr) return copy_output(from, stream, to);
-        auto write = to->write(buffer.begin(), n);
+        if (!to.stream) return copy_output(from, stream, to);
+        auto write = to.pending.wrap(to.stream->write(buffer.begin(), n));
         return write.attach(kj::mv(buffer))
-            .then([this, &from, stream, to]() { return copy_output(from, stream, to); },
-                  [this, &from, stream](kj::Exception&&) {
+            .then([this, &from, stream, &to]() { return copy_output(from, stream, to); },
+                  [this, &from, stream, &to, generation = to.generation](kj::Exception&&) {
                     // The destination failed (its reader is gone): keep logging.
-                    return copy_output(from, stream, nullptr);
+                    // Attach cancelled the write: the new destination stays.
+                    if (to.generation == generation) to.stream = nullptr;
+                    return copy_output(from, stream, to);
                   });
       },
       [](kj::Exception&&) -> kj::Promise<void> {
@@ -204,6 +215,7 @@ kj::Promise<void> process_io::copy_stdin_fifo() {
     // Hand the fd to a KJ stream now that a writer exists (EOF is now real).
     int fd = stdin_fifo_fd_;
     stdin_fifo_fd_ = -1;
+    pump_fd_ = fd;
     auto in = io_.wrapInputFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
                                       kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC |
                                       kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK);
@@ -211,18 +223,33 @@ kj::Promise<void> process_io::copy_stdin_fifo() {
         console_ ? static_cast<kj::AsyncOutputStream&>(*console_) : *stdin_pipe_;
     auto pump = in->pumpTo(to);
     return pump.attach(kj::mv(in))
-        .then(
-            [this](uint64_t) {
-              if (!console_) stdin_pipe_ = nullptr;  // EOF from the writer: the process sees EOF
-            },
-            [](kj::Exception&&) {});
+        .then([this](uint64_t) { pump_finished(); }, [this](kj::Exception&&) { pump_finished(); });
   });
+}
+
+// Runs inside the pump's own promise, so it must not reset stdin_task_.
+void process_io::pump_finished() {
+  pump_fd_ = -1;
+  if (console_) {
+    if (close_after_pump_) send_eot();
+    return;
+  }
+  // EOF from the writer: the process sees EOF, unless the writer was an
+  // attached client, which may come and go.
+  if (close_after_pump_ || !stdin_attached_) stdin_pipe_ = nullptr;
+}
+
+void process_io::send_eot() {
+  // A terminal has no separate stdin to close: send EOF (^D) as a person would.
+  static const char eot = 4;
+  ssize_t ignored = write(console_fd_, &eot, 1);
+  (void)ignored;
 }
 
 void process_io::attach_console(int master_fd) {
   console_fd_ = master_fd;
   console_ = io_.wrapSocketFd(master_fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
-  drained_ = canceler_.wrap(copy_output(*console_, "stdout", out_dest_.get())).fork();
+  drained_ = canceler_.wrap(copy_output(*console_, "stdout", out_dest_)).fork();
   if (stdin_fifo_fd_ >= 0) {
     stdin_task_ = canceler_.wrap(copy_stdin_fifo()).eagerlyEvaluate(nullptr);
   }
@@ -237,16 +264,61 @@ bool process_io::resize(unsigned width, unsigned height) {
 }
 
 void process_io::close_stdin() {
+  if (pump_fd_ >= 0) {
+    // A client closes its FIFO before it sends closeIo: when the writer is
+    // gone, what it wrote is still in the FIFO and goes in before the EOF.
+    struct pollfd p = {pump_fd_, POLLIN, 0};
+    if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP)) {
+      close_after_pump_ = true;
+      return;
+    }
+  }
+  pump_fd_ = -1;
   stdin_task_ = nullptr;
   stdin_pipe_ = nullptr;
   close_fd(stdin_fifo_fd_);
   close_fd(child_in_);
-  if (console_fd_ >= 0) {
-    // A terminal has no separate stdin to close: send EOF (^D) as a person would.
-    static const char eot = 4;
-    ssize_t ignored = write(console_fd_, &eot, 1);
-    (void)ignored;
+  if (console_fd_ >= 0) send_eot();
+}
+
+void process_io::replace(output_target& target, kj::Own<kj::AsyncOutputStream> stream) {
+  ++target.generation;
+  target.pending.cancel("the output was attached elsewhere");
+  target.stream = kj::mv(stream);
+}
+
+bool process_io::attach(const stdio_paths& to) {
+  check_absolute("stdin", to.in);
+  check_absolute("stdout", to.out);
+  check_absolute("stderr", to.err);
+  // Open everything before changing anything, so a bad path leaves the old wiring.
+  kj::Own<kj::AsyncOutputStream> out, err;
+  if (!to.out.empty()) out = wrap_output(io_, "stdout", to.out);
+  if (!to.err.empty() && !paths_.terminal) err = wrap_output(io_, "stderr", to.err);
+  bool stdin_open = console_ || stdin_pipe_ || paths_.terminal;
+  int in = -1;
+  if (!to.in.empty() && stdin_open) {
+    if (!is_fifo(to.in)) {
+      throw std::runtime_error("invalid stdin path \"" + to.in + "\": must be a FIFO");
+    }
+    in = open(to.in.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (in < 0) fail_open("stdin", to.in, errno);
   }
+
+  if (out) replace(out_dest_, kj::mv(out));
+  if (err) replace(err_dest_, kj::mv(err));
+  if (in >= 0) {
+    stdin_task_ = nullptr;  // cancels the pump from the previous writer
+    pump_fd_ = -1;
+    close_fd(stdin_fifo_fd_);
+    stdin_fifo_fd_ = in;
+    stdin_attached_ = true;
+    // With a terminal whose master has not arrived yet, attach_console starts the pump.
+    if (console_ || stdin_pipe_) {
+      stdin_task_ = canceler_.wrap(copy_stdin_fifo()).eagerlyEvaluate(nullptr);
+    }
+  }
+  return stdin_open;
 }
 
 kj::Promise<void> process_io::drained() {

@@ -5,7 +5,10 @@
 //  - stdin: a regular file is handed to the process as is; a FIFO is copied
 //    through a pipe until its writer closes it or closeIo is called;
 //  - terminal: runc sends the pty master over the console socket; the shim
-//    copies master -> stdout path (+ log) and stdin path -> master.
+//    copies master -> stdout path (+ log) and stdin path -> master;
+//  - attach: new destinations replace the old ones (a write still pending on
+//    an old one is cancelled) and a new stdin FIFO is fed in; its EOF only
+//    detaches, since the process outlives any one client.
 #pragma once
 
 #include <memory>
@@ -22,6 +25,7 @@ namespace berth::shim {
 struct stdio_paths {
   std::string in, out, err;  // absolute paths, or empty for /dev/null
   bool terminal = false;
+  bool open_stdin = false;  // no stdin path: a pipe kept open for attach
 };
 
 class process_io {
@@ -54,15 +58,30 @@ class process_io {
   // Closes the process's stdin so it reads EOF.
   void close_stdin();
 
+  // Reconnects the streams to `to` (empty paths keep what is there). Returns
+  // whether input can still reach the process. Throws std::runtime_error as
+  // the constructor does; on a throw nothing was changed.
+  bool attach(const stdio_paths& to);
+
   // Resolves once stdout and stderr reached EOF (every writer closed them).
   kj::Promise<void> drained();
 
   const stdio_paths& paths() const { return paths_; }
 
  private:
-  kj::Promise<void> copy_output(kj::AsyncInputStream& from, const char* stream,
-                                kj::AsyncOutputStream* to);
+  // Where one output stream goes. `generation` tells a failed write apart
+  // from one that attach cancelled (whose target is already the new one).
+  struct output_target {
+    kj::Own<kj::AsyncOutputStream> stream;  // caller's FIFO/file, or null
+    kj::Canceler pending;
+    unsigned generation = 0;
+  };
+
+  kj::Promise<void> copy_output(kj::AsyncInputStream& from, const char* stream, output_target& to);
   kj::Promise<void> copy_stdin_fifo();
+  void pump_finished();
+  void send_eot();
+  void replace(output_target& target, kj::Own<kj::AsyncOutputStream> stream);
   void open_destinations();
 
   kj::LowLevelAsyncIoProvider& io_;
@@ -73,11 +92,14 @@ class process_io {
   int child_in_ = -1, child_out_ = -1, child_err_ = -1;
   int console_fd_ = -1;
 
-  kj::Own<kj::AsyncInputStream> out_pipe_, err_pipe_;   // our read ends
-  kj::Own<kj::AsyncOutputStream> out_dest_, err_dest_;  // caller's FIFO/file
-  int stdin_fifo_fd_ = -1;                              // caller's stdin FIFO
-  kj::Own<kj::AsyncOutputStream> stdin_pipe_;           // our write end to the child
-  kj::Own<kj::AsyncIoStream> console_;                  // pty master
+  kj::Own<kj::AsyncInputStream> out_pipe_, err_pipe_;  // our read ends
+  output_target out_dest_, err_dest_;
+  int stdin_fifo_fd_ = -1;                     // caller's stdin FIFO
+  bool stdin_attached_ = false;                // the FIFO came from attach: its EOF only detaches
+  int pump_fd_ = -1;                           // the FIFO the stdin pump reads (owned by the pump)
+  bool close_after_pump_ = false;              // closeIo came while the pump still had data
+  kj::Own<kj::AsyncOutputStream> stdin_pipe_;  // our write end to the child
+  kj::Own<kj::AsyncIoStream> console_;         // pty master
 
   kj::Maybe<kj::ForkedPromise<void>> drained_;
   kj::Promise<void> stdin_task_ = nullptr;

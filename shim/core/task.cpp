@@ -20,6 +20,21 @@
 #include "shim/core/socket_address.hpp"
 
 namespace berth::shim {
+namespace {
+
+// What `ps` shows as COMMAND: the argv from /proc, NULs turned into spaces.
+// A process that exited meanwhile just has none.
+std::string read_command_line(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::string raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  while (!raw.empty() && raw.back() == '\0') raw.pop_back();
+  for (char& c : raw) {
+    if (c == '\0') c = ' ';
+  }
+  return raw;
+}
+
+}  // namespace
 
 std::string detail::criu_reason(const std::string& log_path) {
   std::ifstream f(log_path);
@@ -138,7 +153,7 @@ kj::Promise<maybe_failure> task::pids(std::vector<process_entry>& out) {
         if (err) return about(std::move(err), "pids", cfg_.id);
         try {
           for (int pid : runc::parse_ps_output(*text)) {
-            process_entry entry{pid, {}};
+            process_entry entry{pid, {}, read_command_line(pid)};
             for (auto& [id, p] : execs_) {
               if (p->pid == pid) entry.exec_id = id;
             }
@@ -384,6 +399,25 @@ maybe_failure task::close_io(const std::string& exec_id) {
                    "process " + exec_id + " of task " + cfg_.id + " not found"};
   if (auto e = check(*p, operation::close_io)) return e;
   if (p->io) p->io->close_stdin();
+  return std::nullopt;
+}
+
+maybe_failure task::attach(const std::string& exec_id, const stdio_paths& to, bool& stdin_open) {
+  process* p = find(exec_id);
+  if (!p)
+    return failure{ErrorCode::NOT_FOUND,
+                   "process " + exec_id + " of task " + cfg_.id + " not found"};
+  if (auto e = check(*p, operation::attach)) return e;
+  if (!p->io) {
+    return failure{ErrorCode::FAILED_PRECONDITION,
+                   "cannot attach to task " + cfg_.id + ": its process has no I/O"};
+  }
+  try {
+    stdin_open = p->io->attach(to);
+  } catch (const std::exception& e) {
+    return failure{ErrorCode::INVALID_ARGUMENT,
+                   "cannot attach to task " + cfg_.id + ": " + e.what()};
+  }
   return std::nullopt;
 }
 

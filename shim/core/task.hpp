@@ -63,6 +63,7 @@ struct process_view {
 struct process_entry {
   int pid = 0;
   std::string exec_id;
+  std::string command;  // its argv joined by spaces, from /proc; empty once it is gone
 };
 
 class task {
@@ -87,6 +88,8 @@ class task {
   kj::Promise<maybe_failure> wait(std::string exec_id, exit_record& out);
   kj::Promise<maybe_failure> remove(std::string exec_id, pid_t& pid_out, exit_record& out);
   maybe_failure close_io(const std::string& exec_id);
+  // Reconnects a process's streams; `stdin_open` says whether input reaches it.
+  maybe_failure attach(const std::string& exec_id, const stdio_paths& to, bool& stdin_open);
   maybe_failure resize_pty(const std::string& exec_id, unsigned width, unsigned height);
   kj::Promise<maybe_failure> update(std::string resources_json);
   maybe_failure stats(wire::Stats::Builder out) const;

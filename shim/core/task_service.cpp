@@ -24,7 +24,7 @@ void set_error(Response resp, const maybe_failure& f) {
 }
 
 stdio_paths to_paths(wire::Stdio::Reader s) {
-  return {s.getStdin(), s.getStdout(), s.getStderr(), s.getTerminal()};
+  return {s.getStdin(), s.getStdout(), s.getStderr(), s.getTerminal(), s.getOpenStdin()};
 }
 
 void set_exit(wire::ExitStatus::Builder out, const exit_record& e) {
@@ -135,6 +135,7 @@ kj::Promise<void> task_service::pids(PidsContext context) {
     for (unsigned i = 0; i < list->size(); ++i) {
       out[i].setPid(static_cast<uint32_t>((*list)[i].pid));
       out[i].setExecId((*list)[i].exec_id);
+      out[i].setCommand((*list)[i].command);
     }
   });
 }
@@ -193,6 +194,16 @@ kj::Promise<void> task_service::delete_(DeleteContext context) {
 kj::Promise<void> task_service::closeIo(CloseIoContext context) {
   auto f = task_.close_io(context.getParams().getReq().getExecId());
   set_error(context.getResults().initResp(), f);
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> task_service::attach(AttachContext context) {
+  auto req = context.getParams().getReq();
+  bool stdin_open = false;
+  auto f = task_.attach(req.getExecId(), to_paths(req.getStdio()), stdin_open);
+  auto resp = context.getResults().initResp();
+  set_error(resp, f);
+  resp.setStdinOpen(stdin_open);
   return kj::READY_NOW;
 }
 

@@ -27,6 +27,7 @@ class task_service final : public wire::shim::Task::Server {
   kj::Promise<void> wait(WaitContext context) override;
   kj::Promise<void> delete_(DeleteContext context) override;
   kj::Promise<void> closeIo(CloseIoContext context) override;
+  kj::Promise<void> attach(AttachContext context) override;
   kj::Promise<void> resizePty(ResizePtyContext context) override;
   kj::Promise<void> update(UpdateContext context) override;
   kj::Promise<void> stats(StatsContext context) override;

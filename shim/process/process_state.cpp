@@ -17,6 +17,7 @@ std::optional<refusal> created_state::refuse(operation op, process_kind kind) {
     case operation::start:
     case operation::wait:  // clients wait before they start, so no exit is missed
     case operation::delete_:
+    case operation::attach:
     case operation::close_io:
     case operation::resize_pty:
     case operation::update:  // runc create made the cgroup, so limits can be set before start
@@ -67,6 +68,7 @@ std::optional<refusal> created_checkpoint_state::refuse(operation op, process_ki
     case operation::pause:
     case operation::resume:
     case operation::exec:
+    case operation::attach:
     case operation::close_io:
     case operation::resize_pty:
     case operation::update:
@@ -99,6 +101,7 @@ std::optional<refusal> running_state::refuse(operation op, process_kind) {
     case operation::kill:
     case operation::exec:
     case operation::wait:
+    case operation::attach:
     case operation::close_io:
     case operation::resize_pty:
     case operation::update:
@@ -134,6 +137,7 @@ std::optional<refusal> paused_state::refuse(operation op, process_kind) {
     case operation::resume:
     case operation::kill:  // SIGKILL reaches a frozen process
     case operation::wait:
+    case operation::attach:
     case operation::close_io:    // I/O does not need the process to run
     case operation::resize_pty:  // (containerd allows both)
     case operation::update:
@@ -178,6 +182,7 @@ std::optional<refusal> stopped_state::refuse(operation op, process_kind) {
     case operation::pause:
     case operation::resume:
     case operation::exec:
+    case operation::attach:
     case operation::close_io:
     case operation::resize_pty:
     case operation::update:
@@ -230,6 +235,8 @@ std::string_view name(operation op) {
       return "wait";
     case operation::delete_:
       return "delete";
+    case operation::attach:
+      return "attach";
     case operation::close_io:
       return "close-io";
     case operation::resize_pty:

@@ -27,6 +27,7 @@ enum class operation {
   wait,
   delete_,  // `delete` is a keyword
   close_io,
+  attach,
   resize_pty,
   update,
   stats,
@@ -37,10 +38,10 @@ enum class operation {
 };
 
 inline constexpr std::array all_operations{
-    operation::start,      operation::pause,  operation::resume,  operation::kill,
-    operation::exec,       operation::wait,   operation::delete_, operation::close_io,
-    operation::resize_pty, operation::update, operation::stats,   operation::pids,
-    operation::checkpoint, operation::state,  operation::exited,
+    operation::start,  operation::pause,      operation::resume,  operation::kill,
+    operation::exec,   operation::wait,       operation::delete_, operation::close_io,
+    operation::attach, operation::resize_pty, operation::update,  operation::stats,
+    operation::pids,   operation::checkpoint, operation::state,   operation::exited,
 };
 
 // The ordinals of the wire's TaskStatus (schema/types.capnp). Its `unknown` (0) is absent on

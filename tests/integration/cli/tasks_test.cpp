@@ -3,7 +3,9 @@
 // t kill, t wait, t rm, c rm) and every task verb's happy path and bad input.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli_fixture.hpp"
 
@@ -82,6 +84,9 @@ TEST_CASE("t ps, t metrics, t ls -q and --format json on a running task", "[cli]
   CHECK(ps.exit_code == 0);
   CHECK_THAT(ps.out, StartsWith("PID"));
   CHECK(std::count(ps.out.begin(), ps.out.end(), '\n') >= 2);
+  // COMMAND is each process's argv, as ps shows it: the shell and its sleep.
+  CHECK_THAT(ps.out, Contains("sh -c trap 'exit 42' TERM;"));
+  CHECK_THAT(ps.out, Contains("sleep 0.1"));
 
   auto metrics = b({"t", "metrics", id});
   CHECK(metrics.exit_code == 0);
@@ -183,11 +188,48 @@ TEST_CASE("t attach and t logs -f follow a task to its end", "[cli][tasks]") {
           .exit_code == 0);
   REQUIRE(b({"t", "start", "-d", id}).exit_code == 0);
   background_berth logs(daemon().address(), {"t", "logs", "-f", id});
+  // attach, as ctr's, shows what comes after it connected: the last tick at least.
   auto attached = b({"t", "attach", id});
-  CHECK(attached.out == "tick1\ntick2\ntick3\n");
+  CHECK_THAT(attached.out, Catch::EndsWith("tick3\n"));
+  CHECK(attached.err == "");
   CHECK(attached.exit_code == 6);
   CHECK(logs.wait() == 0);
   CHECK(logs.out() == "tick1\ntick2\ntick3\n");
+  CHECK(b({"t", "rm", id}).exit_code == 0);
+  CHECK(b({"c", "rm", id}).exit_code == 0);
+}
+
+TEST_CASE("t start -d keeps stdin open; t attach feeds it and its EOF", "[cli][tasks]") {
+  auto id = unique_id("stdin");
+  // Reads one line, echoes it, then waits for EOF: only an attached client can end it.
+  REQUIRE(b(create_args(id, {"sh", "-c",
+                             "read line; echo got $line; echo oops >&2; cat >/dev/null; "
+                             "echo eof; exit 3"}))
+              .exit_code == 0);
+  REQUIRE(b({"t", "start", "-d", id}).exit_code == 0);
+  // Detached, it neither saw EOF nor exited.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(has_row(b({"t", "ls"}).out, id, "RUNNING"));
+
+  berth_call call({"t", "attach", id}, daemon().address());
+  call.input = "hello\nmore input\n";
+  auto attached = run_berth(call);
+  CHECK(attached.out == "got hello\neof\n");
+  CHECK(attached.err == "oops\n");
+  CHECK(attached.exit_code == 3);
+  CHECK(b({"t", "rm", id}).exit_code == 0);
+  CHECK(b({"c", "rm", id}).exit_code == 0);
+}
+
+TEST_CASE("t attach to a stopped task says so", "[cli][tasks]") {
+  auto id = unique_id("gone");
+  REQUIRE(b(create_args(id, {"true"})).exit_code == 0);
+  REQUIRE(b({"t", "start", "-d", id}).exit_code == 0);
+  REQUIRE(b({"t", "wait", id}).exit_code == 0);
+  auto attached = b({"t", "attach", id});
+  CHECK(attached.exit_code == 1);
+  CHECK(attached.err == "berth: attach to task " + id + ": cannot attach to task default/" + id +
+                            ": it is stopped\n");
   CHECK(b({"t", "rm", id}).exit_code == 0);
   CHECK(b({"c", "rm", id}).exit_code == 0);
 }

@@ -38,6 +38,30 @@ void write_all(int fd, const std::string& text) {
   REQUIRE(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
 }
 
+// Reads a FIFO (opened O_RDONLY|O_NONBLOCK) until `text` arrived or 10 s passed.
+std::string read_until(int fd, const std::string& text) {
+  std::string got;
+  for (int waited = 0; got.find(text) == std::string::npos && waited < 10000; waited += 20) {
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      got.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    usleep(20 * 1000);
+  }
+  return got;
+}
+
+capnp::Response<Task::AttachResults> attach(shim_client& c, const std::string& in,
+                                            const std::string& out) {
+  auto req = c.task().attachRequest();
+  auto stdio = req.initReq().initStdio();
+  stdio.setStdin(in);
+  stdio.setStdout(out);
+  return answer(c, req.send(), "attach");
+}
+
 }  // namespace
 
 TEST_CASE("a FIFO written after start reaches the container's stdin", "[shim][runc][io]") {
@@ -215,4 +239,70 @@ TEST_CASE("create refuses a terminal request that config.json does not match", "
   CHECK_ERROR(rpc::create(c, s.args.id, s.args.bundle, {.out = "relative/out"}).getResp(),
               INVALID_ARGUMENT, "must be absolute");
   CHECK_ERROR(rpc::state(c).getResp(), NOT_FOUND, "task tty-mismatch was not created");
+}
+
+TEST_CASE("attach moves output to new FIFOs and feeds an open stdin; its EOF only detaches",
+          "[shim][runc][io]") {
+  test_shim s("attach", {.args = {"sh", "-c", "while read l; do echo got $l; done; echo bye"}});
+  shim_client c(s.address);
+  // Detached, as `berth t start -d`: no stdin path, but a stdin kept open.
+  REQUIRE_OK(
+      rpc::create(c, s.args.id, s.args.bundle, {.out = s.dir / "out.txt", .open_stdin = true})
+          .getResp());
+  REQUIRE_OK(rpc::start(c).getResp());
+
+  // Two clients in turn, each with its own FIFOs.
+  for (std::string round : {"one", "two"}) {
+    const std::string in = s.dir / ("in-" + round), out = s.dir / ("out-" + round);
+    REQUIRE(mkfifo(in.c_str(), 0600) == 0);
+    REQUIRE(mkfifo(out.c_str(), 0600) == 0);
+    int reader = open(out.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    REQUIRE(reader >= 0);
+    auto attached = attach(c, in, out);
+    REQUIRE_OK(attached.getResp());
+    CHECK(attached.getResp().getStdinOpen());
+    int writer = open_writer(in);
+    REQUIRE(writer >= 0);
+    write_all(writer, round + "\n");
+    close(writer);  // this client leaves: the process must not see EOF
+    CHECK(read_until(reader, "got " + round + "\n") == "got " + round + "\n");
+    close(reader);
+    c.pump(100);
+    CHECK(rpc::state(c).getResp().getStatus() == wire::TaskStatus::RUNNING);
+  }
+
+  // closeIo ends the input: the loop ends and the process exits.
+  auto req = c.task().closeIoRequest();
+  req.initReq().setStdin(true);
+  REQUIRE_OK(answer(c, req.send(), "closeIo").getResp());
+  auto waited = rpc::wait(c);
+  REQUIRE_OK(waited.getResp());
+  CHECK(waited.getResp().getStatus().getCode() == 0);
+  // Nothing went to the first destination once attach took over; the log has it all.
+  CHECK(read_text(s.dir / "out.txt").empty());
+  auto log = read_text(s.args.bundle + "/task.log");
+  CHECK(log.find(" stdout F got one\n") != std::string::npos);
+  CHECK(log.find(" stdout F bye\n") != std::string::npos);
+
+  CHECK_ERROR(attach(c, "", s.dir / "late").getResp(), FAILED_PRECONDITION, "stopped");
+  REQUIRE_OK(rpc::remove(c).getResp());
+}
+
+TEST_CASE("attach refuses a relative path and changes nothing", "[shim][runc][io]") {
+  test_shim s("attach-bad", {.args = {"sh", "-c", "read l; echo got $l"}});
+  shim_client c(s.address);
+  REQUIRE_OK(
+      rpc::create(c, s.args.id, s.args.bundle, {.out = s.dir / "out.txt", .open_stdin = true})
+          .getResp());
+  REQUIRE_OK(rpc::start(c).getResp());
+  CHECK_ERROR(attach(c, "", "relative/out").getResp(), INVALID_ARGUMENT,
+              "invalid stdout path \"relative/out\": must be absolute");
+  CHECK_ERROR(attach(c, s.dir / "missing-fifo", "").getResp(), INVALID_ARGUMENT, "must be a FIFO");
+  // The first wiring still works: closeIo ends `read`, the output lands in out.txt.
+  auto req = c.task().closeIoRequest();
+  req.initReq().setStdin(true);
+  REQUIRE_OK(answer(c, req.send(), "closeIo").getResp());
+  REQUIRE_OK(rpc::wait(c).getResp());
+  CHECK(read_text(s.dir / "out.txt") == "got\n");
+  REQUIRE_OK(rpc::remove(c).getResp());
 }

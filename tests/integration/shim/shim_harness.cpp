@@ -227,6 +227,7 @@ void set_stdio(wire::Stdio::Builder b, const stdio_spec& io) {
   b.setStdout(io.out);
   b.setStderr(io.err);
   b.setTerminal(io.terminal);
+  b.setOpenStdin(io.open_stdin);
 }
 }  // namespace
 

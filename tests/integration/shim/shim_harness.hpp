@@ -123,6 +123,7 @@ struct stdio_spec {
   std::string out{};
   std::string err{};
   bool terminal = false;
+  bool open_stdin = false;
 };
 
 namespace rpc {

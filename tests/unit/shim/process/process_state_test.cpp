@@ -22,30 +22,31 @@ constexpr std::array all_statuses{
 // The expected outcome of every operation in every state. One row per state (order above),
 // one column per operation in all_operations order:
 //
-//   start pause resume kill exec wait delete close-io resize-pty update stats pids checkpoint
+//   start pause resume kill exec wait delete close-io attach resize-pty update stats pids
+//   checkpoint
 //   state exited
 //
 // 'F': refused, failed_precondition    'N': refused, not_found
 // otherwise legal, and the letter is the next state:
 // 'c' created  'r' running  'p' paused  's' stopped  'k' created-checkpoint  'd' deleted
 constexpr std::array<std::string_view, state_count> init_table{
-    "rFFcFcdcccccFcs",  // created
-    "FpFrrrFrrrrrrrs",  // running
-    "FFrpFpFppppppps",  // paused
-    "FFFNFsdFFFFFFss",  // stopped
-    "rFFkFkdFFFFFFks",  // created-checkpoint
-    "NNNNNNNNNNNNNdd",  // deleted
+    "rFFcFcdccccccFcs",  // created
+    "FpFrrrFrrrrrrrrs",  // running
+    "FFrpFpFpppppppps",  // paused
+    "FFFNFsdFFFFFFFss",  // stopped
+    "rFFkFkdFFFFFFFks",  // created-checkpoint
+    "NNNNNNNNNNNNNNdd",  // deleted
 };
 
 // An exec process refuses the task-level columns (pause resume exec update stats pids
 // checkpoint) in every state, and kill while created (it has no pid before start).
 constexpr std::array<std::string_view, state_count> exec_table{
-    "rFFFFcdccFFFFcs",  // created
-    "FFFrFrFrrFFFFrs",  // running
-    "FFFpFpFppFFFFps",  // paused
-    "FFFNFsdFFFFFFss",  // stopped
-    "rFFkFkdFFFFFFks",  // created-checkpoint
-    "NFFNFNNNNFFFFdd",  // deleted
+    "rFFFFcdcccFFFFcs",  // created
+    "FFFrFrFrrrFFFFrs",  // running
+    "FFFpFpFpppFFFFps",  // paused
+    "FFFNFsdFFFFFFFss",  // stopped
+    "rFFkFkdFFFFFFFks",  // created-checkpoint
+    "NFFNFNNNNNFFFFdd",  // deleted
 };
 
 status next_of(char cell) {
