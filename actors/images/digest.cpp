@@ -1,6 +1,11 @@
 #include "actors/images/digest.hpp"
 
+#include <nettle/sha2.h>
+
 #include <stdexcept>
+
+// nettle names its functions through macros; ours is berth::images::sha256_digest.
+#undef sha256_digest
 
 namespace berth::images {
 
@@ -24,26 +29,26 @@ std::string_view digest_hex(std::string_view digest) {
   return digest.substr(7);
 }
 
-sha256_hasher::sha256_hasher() : ctx_(EVP_MD_CTX_new()) {
-  if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("cannot initialise SHA-256 (OpenSSL EVP)");
+sha256_hasher::sha256_hasher() : ctx_(std::make_unique<::sha256_ctx>()) {
+  nettle_sha256_init(ctx_.get());
 }
 
+sha256_hasher::~sha256_hasher() = default;
+sha256_hasher::sha256_hasher(sha256_hasher&&) noexcept = default;
+sha256_hasher& sha256_hasher::operator=(sha256_hasher&&) noexcept = default;
+
 void sha256_hasher::update(const void* data, std::size_t size) {
-  if (size != 0 && EVP_DigestUpdate(ctx_.get(), data, size) != 1)
-    throw std::runtime_error("SHA-256 update failed (OpenSSL EVP)");
+  nettle_sha256_update(ctx_.get(), size, static_cast<const uint8_t*>(data));
 }
 
 std::string sha256_hasher::finish() {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1)
-    throw std::runtime_error("SHA-256 final failed (OpenSSL EVP)");
+  uint8_t md[SHA256_DIGEST_SIZE];
+  nettle_sha256_digest(ctx_.get(), sizeof md, md);
   static constexpr char hex[] = "0123456789abcdef";
   std::string out = "sha256:";
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 0xf];
+  for (uint8_t byte : md) {
+    out += hex[byte >> 4];
+    out += hex[byte & 0xf];
   }
   return out;
 }
