@@ -110,6 +110,12 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config sys_cfg;
   berth::add_berth_types(sys_cfg);
+  // Work sharing: idle workers block on a condition variable. CAF's default
+  // work stealing polls with 50 us sleeps while idle, and under load (100
+  // containers starting) those wakeups took more CPU than berthd's actors did
+  // (perf, docs/performance.md), CPU that runc needed. berthd's actors do
+  // little work each, so stealing gains nothing here.
+  sys_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{sys_cfg};
   auto io = std::make_shared<berth::io_thread>();
   berth::berth_system b;
