@@ -38,12 +38,7 @@ int list(daemon_client& client, bool quiet, const std::string& format) {
 }
 
 int info(daemon_client& client, const std::string& id) {
-  auto req = client.berth().getContainerRequest();
-  auto r = req.initReq();
-  r.setNamespace(client.ns());
-  r.setId(id);
-  auto resp = client.wait(req.send(), "container " + id);
-  check(resp.getResp(), "container " + id);
+  auto resp = get_container(client, id);
   std::cout << to_json(resp.getResp().getContainer()).dump(2) << "\n";
   return 0;
 }

@@ -87,4 +87,15 @@ std::string daemon_client::describe(const kj::Exception& e) const {
   return description;
 }
 
+capnp::Response<api::Berth::GetContainerResults> get_container(daemon_client& client,
+                                                               const std::string& id) {
+  auto req = client.berth().getContainerRequest();
+  auto r = req.initReq();
+  r.setNamespace(client.ns());
+  r.setId(id);
+  auto resp = client.wait(req.send(), "container " + id);
+  check(resp.getResp(), "container " + id);
+  return resp;
+}
+
 }  // namespace berth::cli

@@ -103,6 +103,11 @@ class daemon_client {
   api::Berth::Client berth_;
 };
 
+// getContainer for `id` in the client's namespace; its error is thrown as
+// "container ID: <why>".
+capnp::Response<api::Berth::GetContainerResults> get_container(daemon_client& client,
+                                                               const std::string& id);
+
 // A verb, chosen while parsing and run once the command line is accepted.
 // `signals` lists what the verb's daemon_client captures (see above).
 struct verb_action {

@@ -31,12 +31,7 @@ void delete_process(daemon_client& client, api::Task::Client task, const std::st
 // extra env: ctr's exec starts from the container's spec too, so an exec
 // gets the same PATH, user and capabilities as the container.
 std::string exec_process_json(daemon_client& client, const exec_options& o) {
-  auto req = client.berth().getContainerRequest();
-  auto r = req.initReq();
-  r.setNamespace(client.ns());
-  r.setId(o.id);
-  auto resp = client.wait(req.send(), "container " + o.id);
-  check(resp.getResp(), "container " + o.id);
+  auto resp = get_container(client, o.id);
   auto spec_text = resp.getResp().getContainer().getSpecJson();
   auto spec = nlohmann::json::parse(spec_text.begin(), spec_text.end(), nullptr, false);
   if (spec.is_discarded() || !spec.is_object() || !spec.contains("process")) return {};
@@ -65,12 +60,7 @@ class log_printer final : public api::LogSink::Server {
 };
 
 bool container_has_terminal(daemon_client& client, const std::string& id) {
-  auto req = client.berth().getContainerRequest();
-  auto r = req.initReq();
-  r.setNamespace(client.ns());
-  r.setId(id);
-  auto resp = client.wait(req.send(), "container " + id);
-  check(resp.getResp(), "container " + id);
+  auto resp = get_container(client, id);
   auto text = resp.getResp().getContainer().getSpecJson();
   auto spec = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
   if (spec.is_discarded() || !spec.is_object()) return false;
