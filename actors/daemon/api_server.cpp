@@ -21,6 +21,7 @@
 #include "actors/daemon/api_task.hpp"
 #include "actors/errors.hpp"
 #include "actors/images/image_reference.hpp"
+#include "actors/runtime/wire_convert.hpp"
 
 namespace berth {
 namespace {
@@ -230,7 +231,7 @@ class berth_service final : public Berth::Server {
     task_create req;
     req.ns = r.getNamespace().cStr();
     req.id = r.getId().cStr();
-    req.stdio = from_stdio(r.getStdio());
+    req.stdio = convert::from_wire(r.getStdio());
     req.checkpoint = r.getCheckpoint().cStr();
     return ask<task_handle>(bridge_, registry_, std::move(req))
         .then([this, ctx](caf::expected<task_handle> h) mutable {
@@ -396,11 +397,6 @@ class berth_service final : public Berth::Server {
   // response's invalid_argument) when it is not one.
   static std::string image_name(capnp::Text::Reader name) {
     return images::normalize_image_name(name.cStr());
-  }
-
-  static stdio_paths from_stdio(wire::Stdio::Reader r) {
-    return stdio_paths{r.getStdin().cStr(), r.getStdout().cStr(), r.getStderr().cStr(),
-                       r.getTerminal(), r.getOpenStdin()};
   }
 
   wire::api::Task::Client task_capability(const task_handle& h) {

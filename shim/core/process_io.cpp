@@ -33,6 +33,12 @@ void check_absolute(const char* stream, const std::string& path) {
   }
 }
 
+void check_absolute(const stdio_paths& paths) {
+  check_absolute("stdin", paths.in);
+  check_absolute("stdout", paths.out);
+  check_absolute("stderr", paths.err);
+}
+
 // Opens an output destination. A FIFO is opened read-write so the open never
 // blocks and a reader that goes away never raises SIGPIPE in the shim.
 int open_output(const char* stream, const std::string& path) {
@@ -101,9 +107,7 @@ void close_fd(int& fd) {
 process_io::process_io(kj::LowLevelAsyncIoProvider& io, kj::UnixEventPort& port, stdio_paths paths,
                        task_log* log)
     : io_(io), port_(port), paths_(std::move(paths)), log_(log) {
-  check_absolute("stdin", paths_.in);
-  check_absolute("stdout", paths_.out);
-  check_absolute("stderr", paths_.err);
+  check_absolute(paths_);
   open_destinations();
   if (paths_.terminal) return;  // runc hands the process the pty; our stdio stays /dev/null
 
@@ -288,9 +292,7 @@ void process_io::replace(output_target& target, kj::Own<kj::AsyncOutputStream> s
 }
 
 bool process_io::attach(const stdio_paths& to) {
-  check_absolute("stdin", to.in);
-  check_absolute("stdout", to.out);
-  check_absolute("stderr", to.err);
+  check_absolute(to);
   // Open everything before changing anything, so a bad path leaves the old wiring.
   kj::Own<kj::AsyncOutputStream> out, err;
   if (!to.out.empty()) out = wrap_output(io_, "stdout", to.out);

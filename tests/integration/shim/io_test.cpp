@@ -26,6 +26,12 @@ capnp::Response<Task::ResizePtyResults> resize_pty(shim_client& c, unsigned widt
   return answer(c, req.send(), "resizePty");
 }
 
+capnp::Response<Task::CloseIoResults> close_stdin(shim_client& c) {
+  auto req = c.task().closeIoRequest();
+  req.initReq().setStdin(true);
+  return answer(c, req.send(), "closeIo");
+}
+
 // Opens the FIFO's write end. Non-blocking first: with no reader (the shim
 // let go of it) that fails with ENXIO instead of hanging the test.
 int open_writer(const std::string& fifo) {
@@ -120,9 +126,7 @@ TEST_CASE("closeIo ends a FIFO stdin nobody ever wrote", "[shim][runc][io]") {
   REQUIRE_OK(
       rpc::create(c, s.args.id, s.args.bundle, {.in = fifo, .out = s.dir / "out.txt"}).getResp());
   REQUIRE_OK(rpc::start(c).getResp());
-  auto req = c.task().closeIoRequest();
-  req.initReq().setStdin(true);
-  REQUIRE_OK(answer(c, req.send(), "closeIo").getResp());
+  REQUIRE_OK(close_stdin(c).getResp());
   auto waited = rpc::wait(c);
   REQUIRE_OK(waited.getResp());
   CHECK(waited.getResp().getStatus().getCode() == 0);
@@ -272,9 +276,7 @@ TEST_CASE("attach moves output to new FIFOs and feeds an open stdin; its EOF onl
   }
 
   // closeIo ends the input: the loop ends and the process exits.
-  auto req = c.task().closeIoRequest();
-  req.initReq().setStdin(true);
-  REQUIRE_OK(answer(c, req.send(), "closeIo").getResp());
+  REQUIRE_OK(close_stdin(c).getResp());
   auto waited = rpc::wait(c);
   REQUIRE_OK(waited.getResp());
   CHECK(waited.getResp().getStatus().getCode() == 0);
@@ -299,9 +301,7 @@ TEST_CASE("attach refuses a relative path and changes nothing", "[shim][runc][io
               "invalid stdout path \"relative/out\": must be absolute");
   CHECK_ERROR(attach(c, s.dir / "missing-fifo", "").getResp(), INVALID_ARGUMENT, "must be a FIFO");
   // The first wiring still works: closeIo ends `read`, the output lands in out.txt.
-  auto req = c.task().closeIoRequest();
-  req.initReq().setStdin(true);
-  REQUIRE_OK(answer(c, req.send(), "closeIo").getResp());
+  REQUIRE_OK(close_stdin(c).getResp());
   REQUIRE_OK(rpc::wait(c).getResp());
   CHECK(read_text(s.dir / "out.txt") == "got\n");
   REQUIRE_OK(rpc::remove(c).getResp());
