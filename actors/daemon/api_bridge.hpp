@@ -15,23 +15,31 @@
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/local_actor.hpp>
 #include <caf/expected.hpp>
 #include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
 #include <caf/unit.hpp>
 
 #include <functional>
+#include <map>
+#include <string>
 #include <memory>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
+#include "actors/errors.hpp"
 #include "actors/runtime/io_thread.hpp"
 
 namespace berth {
 
+struct bridge_caller_state;
+using bridge_self = caf::stateful_actor<bridge_caller_state>;
+
 // A job for a caller actor: send one request, arrange for the answer.
 struct bridge_job {
-  std::function<void(caf::event_based_actor*)> run;
+  std::function<void(bridge_self*)> run;
 };
 
 }  // namespace berth
@@ -40,6 +48,21 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(berth::bridge_job)
 
 namespace berth {
 
+// A caller's requests in flight, by the actor each went to. CAF 0.17 never
+// answers a request whose receiver ended while holding it (the promise is
+// just dropped), so the caller monitors every receiver it waits on and, when
+// one goes down, fails what it still waits for: no call hangs on an actor that
+// failed, and the answer says which actor failed and why.
+struct bridge_caller_state {
+  struct waiting {
+    std::string actor;  // its name, for the message
+    std::map<std::uint64_t, std::function<void(caf::error)>> calls;
+  };
+  std::map<caf::actor_addr, waiting> pending;
+
+  static inline const char* name = "berth.api_caller";
+};
+
 struct api_bridge {
   caf::actor_system* sys = nullptr;
   std::shared_ptr<io_thread> io;
@@ -47,15 +70,35 @@ struct api_bridge {
   caf::actor caller;           // see with_caller()
 };
 
+// The answer for calls cut short by their receiver's end: `internal` naming
+// the actor and the cause (the supervisor restarts it), `unavailable` when
+// berthd is stopping.
+inline caf::error cut_short(const std::string& actor, const caf::error& reason) {
+  if (reason == caf::exit_reason::user_shutdown || reason == caf::exit_reason::kill)
+    return make_error(errc::unavailable, actor + " stopped before it answered (berthd is stopping)");
+  auto why = error_code(reason) == errc::internal && reason.category() == error_category
+                 ? error_message(reason)
+                 : actor + " ended: " + caf::to_string(reason);
+  return make_error(errc::internal, "the request was cut short: " + why +
+                                        "; berthd's supervisor restarts it, try again");
+}
+
 // Runs the jobs it is sent, in order; ends with an exit message.
-inline caf::behavior bridge_caller(caf::event_based_actor* self, int) {
+inline caf::behavior bridge_caller(bridge_self* self) {
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto it = self->state.pending.find(msg.source);
+    if (it == self->state.pending.end()) return;
+    auto gone = std::move(it->second);
+    self->state.pending.erase(it);
+    for (auto& [key, fail] : gone.calls) fail(cut_short(gone.actor, msg.reason));
+  });
   return {[self](bridge_job& job) { job.run(self); }};
 }
 
 // A copy of `b` with a caller of its own (for one capability). Stop it with
 // caf::anon_send_exit(b.caller, caf::exit_reason::user_shutdown).
 inline api_bridge with_caller(api_bridge b) {
-  b.caller = b.sys->spawn(bridge_caller, 0);
+  b.caller = b.sys->spawn(bridge_caller);
   return b;
 }
 
@@ -84,20 +127,69 @@ void answer(const std::shared_ptr<io_thread>& io, std::uint64_t key,
   });
 }
 
+// Remembers a call in flight to `dest`, monitoring dest for the first one.
+template <class Reply, class Handle>
+caf::actor_addr track(bridge_self* self, const std::shared_ptr<io_thread>& io, std::uint64_t key,
+                      const Handle& dest) {
+  auto addr = caf::actor_cast<caf::actor_addr>(dest);
+  auto& w = self->state.pending[addr];
+  if (w.calls.empty()) {
+    auto ptr = caf::actor_cast<caf::strong_actor_ptr>(dest);
+    auto* local = ptr ? dynamic_cast<caf::local_actor*>(ptr->get()) : nullptr;
+    w.actor = local ? local->name() : "berthd's actor";
+    self->monitor(dest);
+  }
+  w.calls[key] = [io, key](caf::error err) {
+    answer<Reply>(io, key, caf::expected<reply_t<Reply>>{std::move(err)});
+  };
+  return addr;
+}
+
+// Forgets an answered call; false when the down handler already failed it.
+inline bool settle(bridge_self* self, const caf::actor_addr& addr, std::uint64_t key) {
+  auto it = self->state.pending.find(addr);
+  if (it == self->state.pending.end() || it->second.calls.erase(key) == 0) return false;
+  if (it->second.calls.empty()) {
+    self->demonitor(addr);
+    self->state.pending.erase(it);
+  }
+  return true;
+}
+
 template <class Reply, class Handle, class Tuple>
-void send_request(caf::event_based_actor* self, std::shared_ptr<io_thread> io, std::uint64_t key,
+void send_request(bridge_self* self, std::shared_ptr<io_thread> io, std::uint64_t key,
                   Handle dest, Tuple args) {
+  if (!dest) {
+    answer<Reply>(io, key,
+                  caf::expected<reply_t<Reply>>{make_error(
+                      errc::unavailable, "berthd is starting or restarting its actors; try again")});
+    return;
+  }
+  auto addr = track<Reply>(self, io, key, dest);
   std::apply(
       [&](auto&... xs) {
-        auto on_error = [io, key](caf::error& err) {
+        auto on_error = [self, io, key, addr](caf::error& err) {
+          if (!settle(self, addr, key)) return;
+          if (err == caf::sec::request_receiver_down)
+            err = make_error(errc::unavailable,
+                             "the actor for this call is gone; berthd's supervisor restarts it, "
+                             "try again");
           answer<Reply>(io, key, caf::expected<reply_t<Reply>>{std::move(err)});
         };
         if constexpr (std::is_void_v<Reply>) {
           self->request(dest, caf::infinite, std::move(xs)...)
-              .then([io, key] { answer<Reply>(io, key, caf::unit); }, on_error);
+              .then(
+                  [self, io, key, addr] {
+                    if (settle(self, addr, key)) answer<Reply>(io, key, caf::unit);
+                  },
+                  on_error);
         } else {
           self->request(dest, caf::infinite, std::move(xs)...)
-              .then([io, key](Reply& r) { answer<Reply>(io, key, std::move(r)); }, on_error);
+              .then(
+                  [self, io, key, addr](Reply& r) {
+                    if (settle(self, addr, key)) answer<Reply>(io, key, std::move(r));
+                  },
+                  on_error);
         }
       },
       args);
@@ -114,7 +206,7 @@ kj::Promise<caf::expected<reply_t<Reply>>> ask(const api_bridge& b, Handle dest,
   b.io->keep(key, kj::heap<pending_reply<Reply>>(kj::mv(paf.fulfiller)));
   using tuple = std::tuple<std::decay_t<Ts>...>;
   auto args = std::make_shared<tuple>(std::move(xs)...);
-  bridge_job job{[io = b.io, key, dest = std::move(dest), args](caf::event_based_actor* self) {
+  bridge_job job{[io = b.io, key, dest = std::move(dest), args](bridge_self* self) {
     detail::send_request<Reply>(self, io, key, dest, std::move(*args));
   }};
   caf::anon_send(b.caller, std::move(job));

@@ -150,13 +150,9 @@ class subscription final : public wire::api::Subscription::Server {
 
 class berth_service final : public Berth::Server {
  public:
-  berth_service(api_bridge bridge, registry_actor registry, events_actor events,
-                images_actor images, const api_server_config& cfg)
-      : bridge_(with_caller(std::move(bridge))),
-        registry_(std::move(registry)),
-        events_(std::move(events)),
-        images_(std::move(images)),
-        cfg_(cfg) {}
+  berth_service(api_bridge bridge, std::shared_ptr<const berth_handles> actors,
+                const api_server_config& cfg)
+      : bridge_(with_caller(std::move(bridge))), actors_(std::move(actors)), cfg_(cfg) {}
 
   ~berth_service() noexcept(false) {
     caf::anon_send_exit(bridge_.caller, caf::exit_reason::user_shutdown);
@@ -233,7 +229,7 @@ class berth_service final : public Berth::Server {
     req.id = r.getId().cStr();
     req.stdio = convert::from_wire(r.getStdio());
     req.checkpoint = r.getCheckpoint().cStr();
-    return ask<task_handle>(bridge_, registry_, std::move(req))
+    return ask<task_handle>(bridge_, actors_->registry(), std::move(req))
         .then([this, ctx](caf::expected<task_handle> h) mutable {
           auto results = ctx.getResults();
           auto resp = results.initResp();
@@ -286,7 +282,7 @@ class berth_service final : public Berth::Server {
       ir.progress_to = forwarder;
     }
     auto forwarder = ir.progress_to;
-    return ask<std::vector<image_record>>(bridge_, images_, img_import_atom::value, std::move(ir))
+    return ask<std::vector<image_record>>(bridge_, actors_->images(), img_import_atom::value, std::move(ir))
         .then([this, ctx, key, forwarder](caf::expected<std::vector<image_record>> got) mutable {
           if (key) bridge_.io->drop(key);
           if (forwarder) caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
@@ -356,7 +352,7 @@ class berth_service final : public Berth::Server {
     auto forwarder = bridge_.sys->spawn(event_forwarder, bridge_.io, key);
     io.keep(key, kj::heap<event_pump>(r.getSink(), forwarder));
     auto who = caf::actor_cast<event_subscriber>(forwarder);
-    return ask<std::uint64_t>(bridge_, events_, subscribe_atom::value, std::move(filter), who)
+    return ask<std::uint64_t>(bridge_, actors_->events(), subscribe_atom::value, std::move(filter), who)
         .then([this, ctx, key](caf::expected<std::uint64_t> seq) mutable {
           auto resp = ctx.getResults().initResp();
           if (!seq) {
@@ -385,12 +381,12 @@ class berth_service final : public Berth::Server {
 
   template <class Reply, class Ctx, class Ok, class... Ts>
   kj::Promise<void> call(Ctx ctx, Ok ok, Ts... xs) {
-    return answer<Reply>(ctx, registry_, ok, std::move(xs)...);
+    return answer<Reply>(ctx, actors_->registry(), ok, std::move(xs)...);
   }
 
   template <class Reply, class Ctx, class Ok, class... Ts>
   kj::Promise<void> ask_images(Ctx ctx, Ok ok, Ts... xs) {
-    return answer<Reply>(ctx, images_, ok, std::move(xs)...);
+    return answer<Reply>(ctx, actors_->images(), ok, std::move(xs)...);
   }
 
   // An image name as stored; throws (the callers turn it into the
@@ -405,9 +401,8 @@ class berth_service final : public Berth::Server {
   }
 
   api_bridge bridge_;
-  registry_actor registry_;
-  events_actor events_;
-  images_actor images_;
+  // Read at each call: the supervisor replaces an actor that failed.
+  std::shared_ptr<const berth_handles> actors_;
   api_server_config cfg_;
 };
 
@@ -519,8 +514,7 @@ int bind_socket(const api_server_config& cfg) {
 }  // namespace
 
 void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
-                      registry_actor registry, events_actor events, images_actor images,
-                      api_server_config cfg) {
+                      std::shared_ptr<const berth_handles> actors, api_server_config cfg) {
   int fd = bind_socket(cfg);  // throws with the reason
   std::promise<std::string> ready;
   auto result = ready.get_future();
@@ -530,7 +524,7 @@ void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
       auto receiver =
           ctx.lowLevelProvider->wrapListenSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
       api_bridge bridge{&sys, io, &ctx.provider->getTimer(), {}};
-      auto service = kj::heap<berth_service>(bridge, registry, events, images, cfg);
+      auto service = kj::heap<berth_service>(bridge, actors, cfg);
       io->keep(key, kj::heap<api_listener>(kj::mv(receiver), kj::mv(service), cfg));
       ready.set_value("");
     } catch (const kj::Exception& e) {

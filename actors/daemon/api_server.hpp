@@ -18,6 +18,7 @@
 #include <string>
 
 #include "actors/daemon/events.hpp"
+#include "actors/daemon/berth_handles.hpp"
 #include "actors/daemon/registry_actor.hpp"
 #include "actors/images/images_actor.hpp"
 #include "actors/runtime/io_thread.hpp"
@@ -34,7 +35,6 @@ struct api_server_config {
 // Binds and starts accepting; returns once the socket is in place. Throws
 // std::runtime_error("cannot serve the API on <path>: <why>").
 void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
-                      registry_actor registry, events_actor events, images_actor images,
-                      api_server_config cfg);
+                      std::shared_ptr<const berth_handles> actors, api_server_config cfg);
 
 }  // namespace berth

@@ -2,6 +2,7 @@
 
 #include <caf/scoped_actor.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 
@@ -42,6 +43,7 @@ void add_berth_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<container_actor>("berth.container_actor");
   cfg.add_message_type<registry_actor>("berth.registry_actor");
   cfg.add_message_type<events_actor>("berth.events_actor");
+  cfg.add_message_type<supervisor_actor>("berth.supervisor_actor");
 }
 
 berth_system start_berth(caf::actor_system& sys, std::shared_ptr<io_thread> io,
@@ -50,50 +52,26 @@ berth_system start_berth(caf::actor_system& sys, std::shared_ptr<io_thread> io,
   std::filesystem::create_directories(cfg.state, ec);
   if (ec)
     throw std::runtime_error("cannot create state directory " + cfg.state + ": " + ec.message());
+  if (std::none_of(cfg.runtimes.begin(), cfg.runtimes.end(),
+                   [&](const runtime_config& r) { return r.name == cfg.default_runtime; }))
+    throw std::runtime_error("default runtime " + cfg.default_runtime + " is not configured");
   berth_system b;
-  b.store = spawn_store(sys, cfg.root);
-  b.events = spawn_events(sys);
-  b.images = spawn_images(sys, b.store, images_config{cfg.root, cfg.snapshotter});
-  registry_config rc;
-  rc.state_dir = cfg.state;
-  rc.default_runtime = cfg.default_runtime;
-  rc.images = b.images;
-  for (const auto& r : cfg.runtimes) {
-    auto rt = spawn_runtime(sys, io, r);
-    b.runtimes[r.name] = rt;
-    rc.runtimes[r.name] = rt;
-  }
-  if (!rc.runtimes.count(rc.default_runtime))
-    throw std::runtime_error("default runtime " + rc.default_runtime + " is not configured");
-  b.registry = spawn_registry(sys, std::move(rc), b.store, b.events);
+  b.supervisor = spawn_supervisor(sys, std::move(io), cfg, b.handles);
   caf::scoped_actor self{sys};
   std::string failure;
-  // The default namespace always exists (images are imported into it).
-  self->request(b.store, caf::infinite, put_ns_atom::value, namespace_record{"default", {}, {}})
-      .receive([](const namespace_record&) {},
-               [&](caf::error& err) {
-                 if (error_code(err) != errc::already_exists) failure = error_message(err);
-               });
-  self->request(b.registry, caf::infinite, recover_all_atom::value)
+  self->request(b.supervisor, caf::infinite, supervisor_ready_atom::value)
       .receive([&](recovery_report& r) { b.recovered = r; },
                [&](caf::error& err) { failure = error_message(err); });
   if (!failure.empty()) {
     stop_berth(sys, b);
-    throw std::runtime_error("cannot recover the previous state: " + failure);
+    throw std::runtime_error(failure);
   }
   return b;
 }
 
 void stop_berth(caf::actor_system& sys, berth_system& b) {
   caf::scoped_actor self{sys};
-  auto stop = [&](auto& handle) {
-    if (handle) self->send_exit(handle, caf::exit_reason::user_shutdown);
-  };
-  stop(b.registry);
-  for (auto& [name, rt] : b.runtimes) stop(rt);
-  stop(b.events);
-  stop(b.images);
-  stop(b.store);
+  if (b.supervisor) self->send_exit(b.supervisor, caf::exit_reason::user_shutdown);
 }
 
 }  // namespace berth

@@ -12,6 +12,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -119,13 +120,21 @@ int main(int argc, char** argv) {
   caf::actor_system sys{sys_cfg};
   auto io = std::make_shared<berth::io_thread>();
   berth::berth_system b;
+  // The supervisor gives up after too many failures of berth's own actors
+  // in a row: berthd then stops as on SIGTERM, and exits 1.
+  static std::atomic<bool> gave_up{false};
+  auto bc = berth::to_berth_config(cfg, shim);
+  bc.on_give_up = [](const std::string&) {
+    gave_up = true;
+    ::kill(::getpid(), SIGTERM);
+  };
   try {
-    b = berth::start_berth(sys, io, berth::to_berth_config(cfg, shim));
+    b = berth::start_berth(sys, io, bc);
     berth::api_server_config api;
     api.socket_path = cfg.address.substr(5);
     api.state_dir = cfg.state;
     api.group = group;
-    berth::start_api_server(io, sys, b.registry, b.events, b.images, api);
+    berth::start_api_server(io, sys, b.handles, api);
   } catch (const std::exception& e) {
     die(e.what());
   }
@@ -144,14 +153,17 @@ int main(int argc, char** argv) {
     sig = sigtimedwait(&stop_signals, nullptr, &every);
     if (sig < 0) malloc_trim(0);
   }
-  spdlog::info("berthd stopping on signal {}; containers keep running", sig);
+  if (gave_up)
+    spdlog::critical("berthd stopping: its supervisor gave up (see above); containers keep running");
+  else
+    spdlog::info("berthd stopping on signal {}; containers keep running", sig);
   ::unlink(cfg.address.substr(5).c_str());
   // Whatever still waits (a shim command in flight) gets a few seconds.
   std::thread([] {
     std::this_thread::sleep_for(std::chrono::seconds(10));
-    std::_Exit(0);
+    std::_Exit(gave_up ? 1 : 0);
   }).detach();
   berth::stop_berth(sys, b);
   io.reset();
-  return 0;
+  return gave_up ? 1 : 0;
 }

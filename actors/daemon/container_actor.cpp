@@ -120,8 +120,13 @@ void create_task(container_pointer self, task_create req, caf::response_promise 
 }
 
 container_actor::behavior_type serving(container_pointer self) {
+  // The registry's end (a shutdown, or a failure the supervisor repairs by
+  // starting a new registry) ends its containers; its task's end is only
+  // forgotten (the down handler).
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    if (msg.reason == caf::exit_reason::user_shutdown || msg.reason == caf::exit_reason::kill)
+    bool from_task = self->state.task && msg.source == self->state.task.address();
+    if (!from_task || msg.reason == caf::exit_reason::user_shutdown ||
+        msg.reason == caf::exit_reason::kill)
       self->quit(msg.reason);
   });
   self->set_down_handler([self](caf::down_msg& msg) {

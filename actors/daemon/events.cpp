@@ -73,7 +73,9 @@ void forget(events_pointer self, const caf::actor_addr& who) {
 
 events_actor::behavior_type events_fun(events_pointer self) {
   self->set_down_handler([self](caf::down_msg& msg) { forget(self, msg.source); });
+  report_exceptions(self, "berth.events");
   return {
+      failpoint_handler(),
       [self](publish_atom, berth_event& e) {
         e.sequence = ++self->state.sequence;
         e.topic = topic_of(e.kind);

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <string>
 
+#include "actors/supervised.hpp"
 #include "actors/runtime/shim_messages.hpp"
 
 namespace berth {
@@ -91,7 +92,7 @@ using events_actor = caf::typed_actor<
     // Replies with the sequence number of the last event published so far:
     // the subscriber receives every matching event numbered above it.
     caf::replies_to<subscribe_atom, event_filter, event_subscriber>::with<std::uint64_t>,
-    caf::reacts_to<unsubscribe_atom, event_subscriber>>;
+    caf::reacts_to<unsubscribe_atom, event_subscriber>, failpoint_message>;
 
 events_actor spawn_events(caf::actor_system& sys);
 

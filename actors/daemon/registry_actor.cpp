@@ -14,6 +14,7 @@
 #include "actors/daemon/oci_spec.hpp"
 #include "actors/errors.hpp"
 #include "actors/images/image_reference.hpp"
+#include "actors/supervised.hpp"
 #include "schema/identifier.hpp"
 
 namespace berth {
@@ -303,8 +304,13 @@ std::uint32_t delete_orphans(registry_pointer self, const std::set<std::string>&
 registry_actor::behavior_type serving(registry_pointer self) {
   // A shutdown ends the registry (and its linked containers); a container
   // that ended on its own is only forgotten (the down handler).
+  // (The supervisor's exit, naming why it restarts the registry, ends it too.)
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    if (msg.reason == caf::exit_reason::user_shutdown || msg.reason == caf::exit_reason::kill)
+    bool from_container = false;
+    for (auto& [key, c] : self->state.containers)
+      if (c.address() == msg.source) from_container = true;
+    if (!from_container || msg.reason == caf::exit_reason::user_shutdown ||
+        msg.reason == caf::exit_reason::kill)
       self->quit(msg.reason);
     else if (msg.reason != caf::exit_reason::normal)
       spdlog::error("a container actor failed: {}", self->system().render(msg.reason));
@@ -319,6 +325,7 @@ registry_actor::behavior_type serving(registry_pointer self) {
     }
   });
   return {
+      failpoint_handler(),
       [self](put_ns_atom, namespace_record& rec) -> caf::result<namespace_record> {
         if (auto e = check_identifier("namespace", rec.name))
           return make_error(errc::invalid_argument, *e);
@@ -506,6 +513,7 @@ registry_actor::behavior_type registry_fun(registry_pointer self, registry_confi
   self->state.cfg = std::move(cfg);
   self->state.store = std::move(store);
   self->state.events = std::move(events);
+  report_exceptions(self, "berth.registry");
   return serving(self);
 }
 

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/supervised.hpp"
 #include "actors/daemon/container_actor.hpp"
 #include "actors/images/images_actor.hpp"
 
@@ -56,7 +57,7 @@ using registry_actor = caf::typed_actor<
     caf::replies_to<runtimes_atom>::with<std::vector<std::string>>,
     // Once, before serving: load the metadata, rebuild containers and tasks,
     // delete shims no task owns.
-    caf::replies_to<recover_all_atom>::with<recovery_report>>;
+    caf::replies_to<recover_all_atom>::with<recovery_report>, failpoint_message>;
 
 struct registry_config {
   std::string state_dir;  // bundles live in <state>/<ns>/<id>

@@ -248,7 +248,9 @@ prepared_snapshot resolve_process(images_state& st, const resolved_image& img,
 
 images_actor::behavior_type images_impl(images_pointer self, images_state init) {
   self->state = std::move(init);
+  report_exceptions(self, "berth.images");
   return {
+      failpoint_handler(),
       [self](img_import_atom, import_request& req) -> caf::result<std::vector<image_record>> {
         auto rp = self->make_response_promise<std::vector<image_record>>();
         // The namespace first: an import into nowhere must not leave blobs.

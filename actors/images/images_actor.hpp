@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/supervised.hpp"
 #include "actors/images/images_messages.hpp"
 #include "actors/store/store_actor.hpp"
 
@@ -50,7 +51,8 @@ using images_actor = caf::typed_actor<
     // container snapshots ("ns/id") no container owns any more (a crash
     // between deleting a container's record and its snapshot), then what no
     // image references. Replies with the keys removed.
-    caf::replies_to<snap_reconcile_atom, std::vector<std::string>>::with<std::vector<std::string>>>;
+    caf::replies_to<snap_reconcile_atom, std::vector<std::string>>::with<std::vector<std::string>>,
+    failpoint_message>;
 
 struct images_config {
   std::string root;                  // berth's --root: content/ and snapshots/ live here

@@ -102,7 +102,9 @@ void run_detached(runtime_pointer self, std::vector<std::string> argv, Promise r
 }
 
 runtime_actor::behavior_type ready(runtime_pointer self) {
+  report_exceptions(self, "berth.runtime");
   return {
+      failpoint_handler(),
       [self](start_shim_atom, const std::string& ns, const std::string& id,
              const std::string& bundle, const std::string& state_dir) -> caf::result<std::string> {
         if (auto err = check_names(ns, id)) return err;

@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/supervised.hpp"
 #include "actors/runtime/io_thread.hpp"
 #include "actors/runtime/shim_messages.hpp"
 #include "actors/runtime/shim_proxy.hpp"
@@ -60,7 +61,8 @@ using runtime_actor = caf::typed_actor<
     // `runc delete --force`) and replies with the task's recorded exit, code
     // 255 with a reason when the shim died before recording one.
     caf::replies_to<cleanup_shim_atom, std::string, std::string, std::string,
-                    std::string>::with<exit_status>>;
+                    std::string>::with<exit_status>,
+    failpoint_message>;
 
 // Spawns the runtime actor; proxies it connects use `io`.
 runtime_actor spawn_runtime(caf::actor_system& sys, std::shared_ptr<io_thread> io,

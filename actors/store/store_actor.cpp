@@ -22,7 +22,9 @@ using store_pointer = store_actor::stateful_pointer<store_state>;
 // acknowledgement, so nothing is answered before it is on disk.
 store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<metadata_store> db) {
   self->state.db = std::move(db);
+  report_exceptions(self, "berth.store");
   return {
+      failpoint_handler(),
       [self](put_ns_atom, namespace_record& rec) -> caf::result<namespace_record> {
         return self->state.db->put_namespace(std::move(rec));
       },

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "actors/store/records.hpp"
+#include "actors/supervised.hpp"
 
 namespace berth {
 
@@ -71,7 +72,7 @@ using store_actor = caf::typed_actor<
     caf::replies_to<get_img_atom, std::string, std::string>::with<image_record>,
     caf::replies_to<list_img_atom, std::string>::with<std::vector<image_record>>,
     caf::replies_to<del_img_atom, std::string, std::string>::with<image_record>,
-    caf::replies_to<img_targets_atom>::with<std::vector<std::string>>>;
+    caf::replies_to<img_targets_atom>::with<std::vector<std::string>>, failpoint_message>;
 
 // Opens or creates <root_dir>/meta.db (creating root_dir) on the calling
 // thread, then spawns the store detached: SQLite blocks on fsync, which must

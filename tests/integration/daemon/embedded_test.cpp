@@ -74,16 +74,16 @@ TEST_CASE("the registry and a task, driven with typed messages in another actor 
   req.options.rootfs = e.dir / "busybox/rootfs";
   req.options.args = {"sleep", "1000"};
   container_record rec;
-  CHECK(ask(self, e.b.registry, &rec, req) ==
+  CHECK(ask(self, e.b.registry(), &rec, req) ==
         "unknown runtime \"io.example.missing.v1\" for container default/emb; known runtimes: "
         "io.berth.crun.v1, io.berth.runc.v1");
   req.runtime = "";
-  REQUIRE(ask(self, e.b.registry, &rec, req) == "");
+  REQUIRE(ask(self, e.b.registry(), &rec, req) == "");
   CHECK(rec.runtime == "io.berth.runc.v1");
-  CHECK(ask(self, e.b.registry, &rec, req) == "container default/emb already exists");
+  CHECK(ask(self, e.b.registry(), &rec, req) == "container default/emb already exists");
 
   task_handle h;
-  REQUIRE(ask(self, e.b.registry, &h, task_create{"", "emb", {}, ""}) == "");
+  REQUIRE(ask(self, e.b.registry(), &h, task_create{"", "emb", {}, ""}) == "");
   auto t = h.task;
   std::uint32_t pid = 0;
   std::vector<process_info> procs;
@@ -145,14 +145,14 @@ TEST_CASE("the registry and a task, driven with typed messages in another actor 
   CHECK(gone.status.code == 137);
 
   // The registry routes by namespace and id.
-  CHECK(ask(self, e.b.registry, &h, get_task_atom::value, std::string(), std::string("emb")) ==
+  CHECK(ask(self, e.b.registry(), &h, get_task_atom::value, std::string(), std::string("emb")) ==
         "task default/emb not found");
-  CHECK(ask(self, e.b.registry, &rec, del_cont_atom::value, std::string("other"),
+  CHECK(ask(self, e.b.registry(), &rec, del_cont_atom::value, std::string("other"),
             std::string("emb")) == "container other/emb not found");
-  REQUIRE(ask(self, e.b.registry, &rec, del_cont_atom::value, std::string(), std::string("emb")) ==
+  REQUIRE(ask(self, e.b.registry(), &rec, del_cont_atom::value, std::string(), std::string("emb")) ==
           "");
   std::vector<container_record> all;
-  REQUIRE(ask(self, e.b.registry, &all, list_cont_atom::value, std::string()) == "");
+  REQUIRE(ask(self, e.b.registry(), &all, list_cont_atom::value, std::string()) == "");
   CHECK(all.empty());
   CHECK(shims_left(e.dir / "state").empty());
 }
