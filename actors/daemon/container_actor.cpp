@@ -81,7 +81,7 @@ void spawn_and_create(container_pointer self, task_create req, caf::response_pro
                       std::vector<mount_spec> rootfs) {
   auto& st = self->state;
   auto dir = bundle_dir(st.state_dir, st.record.ns, st.record.id);
-  if (auto why = write_bundle(dir, st.record.spec); !why.empty()) {
+  if (auto why = write_bundle(dir, st.record.spec, st.record.runtime); !why.empty()) {
     rp.deliver(make_error(errc::internal, "cannot create task for " + who(self) + ": " + why));
     return;
   }
