@@ -1,9 +1,9 @@
 #include "actors/daemon/task_actor.hpp"
 
 #include <spdlog/spdlog.h>
-#include <caf/event_based_actor.hpp>
 #include <caf/message_handler.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
 #include <map>
@@ -52,9 +52,11 @@ struct task_data {
   static inline const char* name = "berth.task";
 };
 
-using task_self = caf::stateful_actor<task_data>;
+// The public interface plus the retry timer's message.
+using task_impl = task_actor::extend<caf::reacts_to<reach_atom>>;
+using task_self = task_impl::stateful_pointer<task_data>;
 
-std::string who(task_self* self) {
+std::string who(task_self self) {
   return "task " + self->state.params.ns + "/" + self->state.params.id;
 }
 
@@ -63,14 +65,14 @@ bool is_live(task_phase p) {
          p == task_phase::created_checkpoint;
 }
 
-std::string silence(task_self* self) {
+std::string silence(task_self self) {
   auto& st = self->state;
   return "its shim does not answer (pid " + std::to_string(st.shim_pid) + ", " +
          std::to_string(st.attempts) + (st.attempts == 1 ? " attempt" : " attempts") +
          "); retrying";
 }
 
-caf::error refuse(task_self* self, const std::string& op, const std::string& extra = "") {
+caf::error refuse(task_self self, const std::string& op, const std::string& extra = "") {
   return make_error(errc::failed_precondition, "cannot " + op + " " + who(self) + ": it is " +
                                                    phase_name(self->state.phase) + extra);
 }
@@ -79,7 +81,7 @@ caf::error refuse(task_self* self, const std::string& op, const std::string& ext
 // ahead, else the refusal, the unavailable error or a skip (stay in the
 // mailbox until the phase changes).
 template <class T>
-std::optional<caf::result<T>> gate(task_self* self, task_op op, std::string phrase = "") {
+std::optional<caf::result<T>> gate(task_self self, task_op op, std::string phrase = "") {
   if (phrase.empty()) phrase = op_phrase(op);
   switch (decide(self->state.phase, op)) {
     case task_verdict::accept:
@@ -116,7 +118,7 @@ std::optional<task_op> operation_of(const caf::type_erased_tuple& x) {
   return std::nullopt;
 }
 
-task_info info_of(task_self* self) {
+task_info info_of(task_self self) {
   auto& st = self->state;
   auto& r = st.record;
   task_info i;
@@ -156,7 +158,7 @@ task_status from_shim(shim_status s) {
 }
 
 // Status writes nobody waits for: a restart asks the shim anyway.
-void persist(task_self* self) {
+void persist(task_self self) {
   self->request(self->state.ctx.store, caf::infinite, put_task_atom::value, self->state.record)
       .then([](const task_record&) {},
             [self](caf::error& err) {
@@ -164,7 +166,7 @@ void persist(task_self* self) {
             });
 }
 
-void publish(task_self* self, berth_event e) {
+void publish(task_self self, berth_event e) {
   e.ns = self->state.params.ns;
   e.id = self->state.params.id;
   if (e.time == caf::timestamp{}) e.time = caf::make_timestamp();
@@ -173,7 +175,7 @@ void publish(task_self* self, berth_event e) {
 
 // A live status the shim confirmed: recorded (stored when it changed) and
 // entered.
-void settle(task_self* self, task_status status) {
+void settle(task_self self, task_status status) {
   auto& st = self->state;
   if (status != st.record.status) {
     st.record.status = status;
@@ -186,7 +188,7 @@ void settle(task_self* self, task_status status) {
 
 // The init process exited (an event, the shim's state after a restart, or
 // the cleanup of a dead shim). Stored, then published and answered, once.
-void on_init_exit(task_self* self, exit_status status, std::uint32_t pid) {
+void on_init_exit(task_self self, exit_status status, std::uint32_t pid) {
   auto& st = self->state;
   if (st.phase == task_phase::exiting || st.phase == task_phase::stopped ||
       st.phase == task_phase::deleting)
@@ -233,7 +235,7 @@ void on_init_exit(task_self* self, exit_status status, std::uint32_t pid) {
 // ---- reaching the shim -----------------------------------------------------------
 
 // The shim is gone for good: berth-shim delete collects what it recorded.
-void bury_shim(task_self* self, const std::string& why) {
+void bury_shim(task_self self, const std::string& why) {
   auto& st = self->state;
   if (st.proxy) self->send_exit(st.proxy, caf::exit_reason::user_shutdown);
   st.proxy = nullptr;
@@ -258,15 +260,19 @@ void bury_shim(task_self* self, const std::string& why) {
 // The shim did not answer (a deadline, a lost connection, a refused
 // connect). Gone: buried. Alive: the task is unknown and the shim is asked
 // again later; its container keeps running whatever berthd thinks.
-void unreachable(task_self* self, const caf::error& err) {
+void unreachable(task_self self, const caf::error& err) {
   auto& st = self->state;
-  if (!is_live(st.phase) && st.phase != task_phase::recovering && st.phase != task_phase::unknown)
-    return;  // being deleted, buried or already stopped: nothing to decide
+  bool exited = st.phase == task_phase::exiting || st.phase == task_phase::stopped;
+  if (!is_live(st.phase) && st.phase != task_phase::recovering && st.phase != task_phase::unknown &&
+      !exited)
+    return;  // being deleted or buried: nothing to decide
   auto presence = probe_shim(st.params.bundle, st.record.shim_address);
   if (presence.gone) {
     bury_shim(self, presence.why + "; " + error_message(err));
     return;
   }
+  // A stopped task's slow shim is asked again by its delete; its state is known.
+  if (exited) return;
   st.shim_pid = presence.pid;
   ++st.attempts;
   st.retry = st.retry.count() == 0 ? first_retry : std::min(st.retry * 2, last_retry);
@@ -278,12 +284,12 @@ void unreachable(task_self* self, const caf::error& err) {
 }
 
 // Errors from any call to the shim: a missed deadline means it is slow.
-void noticed(task_self* self, const caf::error& err) {
+void noticed(task_self self, const caf::error& err) {
   if (error_code(err) == errc::deadline_exceeded && is_live(self->state.phase))
     unreachable(self, err);
 }
 
-void subscribe(task_self* self) {
+void subscribe(task_self self) {
   self->request(self->state.proxy, caf::infinite, shim_subscribe{self->state.last_event})
       .then([] {},
             [self](caf::error& err) {
@@ -294,7 +300,7 @@ void subscribe(task_self* self) {
 
 // The shim answered its state through a fresh proxy: the task is what the
 // shim says, with no restart of anything.
-void reached(task_self* self, shim_proxy_actor proxy, const process_state& ps) {
+void reached(task_self self, shim_proxy_actor proxy, const process_state& ps) {
   auto& st = self->state;
   if (st.proxy && st.proxy != proxy) self->send_exit(st.proxy, caf::exit_reason::user_shutdown);
   st.proxy = std::move(proxy);
@@ -315,7 +321,7 @@ void reached(task_self* self, shim_proxy_actor proxy, const process_state& ps) {
   settle(self, status);
 }
 
-void reach_shim(task_self* self) {
+void reach_shim(task_self self) {
   auto& st = self->state;
   auto sink = caf::actor_cast<shim_event_sink>(self);
   self->request(st.ctx.runtime, caf::infinite, connect_shim_atom::value, st.params.ns, st.params.id,
@@ -332,7 +338,7 @@ void reach_shim(task_self* self) {
           [self](caf::error& err) { unreachable(self, err); });
 }
 
-void on_shim_event(task_self* self, shim_event& ev) {
+void on_shim_event(task_self self, shim_event& ev) {
   auto& st = self->state;
   if (ev.sequence != 0 && ev.sequence <= st.last_event) return;  // re-sent after a reconnect
   st.last_event = std::max(st.last_event, ev.sequence);
@@ -387,7 +393,7 @@ void on_shim_event(task_self* self, shim_event& ev) {
   publish(self, std::move(e));
 }
 
-void on_shim_lost(task_self* self, shim_lost& lost) {
+void on_shim_lost(task_self self, shim_lost& lost) {
   auto& st = self->state;
   if (!is_live(st.phase) && st.phase != task_phase::exiting && st.phase != task_phase::stopped)
     return;  // deleting (the shim exits), or already reaching it
@@ -401,7 +407,7 @@ void on_shim_lost(task_self* self, shim_lost& lost) {
 // ---- operations forwarded to the shim ------------------------------------------
 
 template <class Reply, class Msg>
-caf::result<Reply> forward(task_self* self, Msg x) {
+caf::result<Reply> forward(task_self self, Msg x) {
   if (!self->state.proxy) return make_error(errc::unavailable, who(self) + " has no shim to ask");
   auto fail = [self](auto rp) {
     return [self, rp](caf::error& err) mutable {
@@ -422,7 +428,7 @@ caf::result<Reply> forward(task_self* self, Msg x) {
   }
 }
 
-caf::result<std::uint32_t> start_init(task_self* self) {
+caf::result<std::uint32_t> start_init(task_self self) {
   auto rp = self->make_response_promise<std::uint32_t>();
   self->request(self->state.proxy, caf::infinite, shim_start{})
       .then(
@@ -442,7 +448,7 @@ caf::result<std::uint32_t> start_init(task_self* self) {
   return rp;
 }
 
-caf::result<std::uint32_t> start_exec(task_self* self, task_start& x) {
+caf::result<std::uint32_t> start_exec(task_self self, task_start& x) {
   auto rp = self->make_response_promise<std::uint32_t>();
   auto exec_id = x.exec_id;
   self->request(self->state.proxy, caf::infinite, std::move(x))
@@ -460,7 +466,7 @@ caf::result<std::uint32_t> start_exec(task_self* self, task_start& x) {
   return rp;
 }
 
-caf::result<void> add_exec(task_self* self, task_exec& x) {
+caf::result<void> add_exec(task_self self, task_exec& x) {
   auto rp = self->make_response_promise();
   auto exec_id = x.exec_id;
   self->request(self->state.proxy, caf::infinite, std::move(x))
@@ -478,7 +484,7 @@ caf::result<void> add_exec(task_self* self, task_exec& x) {
 
 // Pause and resume change the state once the shim confirms.
 template <class Msg>
-caf::result<void> freeze(task_self* self, Msg x, task_status next) {
+caf::result<void> freeze(task_self self, Msg x, task_status next) {
   auto rp = self->make_response_promise();
   self->request(self->state.proxy, caf::infinite, x)
       .then(
@@ -496,8 +502,7 @@ caf::result<void> freeze(task_self* self, Msg x, task_status next) {
 // ---- delete ------------------------------------------------------------------
 
 // `prior`: the phase to return to if the delete fails.
-void finish_delete(task_self* self, caf::response_promise rp, deleted_process dp,
-                   task_phase prior) {
+void finish_delete(task_self self, caf::response_promise rp, deleted_process dp, task_phase prior) {
   auto& st = self->state;
   self->request(st.ctx.store, caf::infinite, del_task_atom::value, st.params.ns, st.params.id)
       .then(
@@ -522,7 +527,7 @@ void finish_delete(task_self* self, caf::response_promise rp, deleted_process dp
 
 // Deletes a created or stopped task: the shim deletes the container, exits,
 // and the record goes.
-void do_delete(task_self* self, caf::response_promise rp) {
+void do_delete(task_self self, caf::response_promise rp) {
   auto& st = self->state;
   auto prior = st.phase;
   st.phase = task_phase::deleting;
@@ -545,7 +550,7 @@ void do_delete(task_self* self, caf::response_promise rp) {
           });
 }
 
-caf::result<deleted_process> delete_exec(task_self* self, const std::string& exec_id) {
+caf::result<deleted_process> delete_exec(task_self self, const std::string& exec_id) {
   auto& st = self->state;
   if (!st.proxy)
     return make_error(errc::not_found, "exec " + exec_id + " of " + who(self) + " not found");
@@ -565,7 +570,7 @@ caf::result<deleted_process> delete_exec(task_self* self, const std::string& exe
 
 // Running or paused: only with force — kill everything, wait for the exit,
 // then delete.
-caf::result<deleted_process> delete_live(task_self* self, task_delete& x) {
+caf::result<deleted_process> delete_live(task_self self, task_delete& x) {
   if (!x.force) return refuse(self, "delete", "; kill it first, or delete with force");
   auto rp = self->make_response_promise<deleted_process>();
   self->request(self->state.proxy, caf::infinite, shim_kill{"", 9, true})
@@ -590,7 +595,7 @@ caf::result<deleted_process> delete_live(task_self* self, task_delete& x) {
 
 // One behavior for every settled phase: each handler asks task_states first,
 // so which operation is legal where is decided in one table.
-caf::behavior serving(task_self* self) {
+task_impl::behavior_type serving(task_self self) {
   return {
       [self](task_info_atom) { return info_of(self); },
       [self](create_atom) -> caf::result<std::uint32_t> { return refuse(self, "create"); },
@@ -717,7 +722,7 @@ caf::behavior serving(task_self* self) {
   };
 }
 
-void drop_the_rest(task_self* self) {
+void drop_the_rest(task_self self) {
   self->set_default_handler(
       [self](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
         spdlog::warn("{}: dropped an unexpected message {}", who(self), x.content().stringify());
@@ -729,7 +734,7 @@ void drop_the_rest(task_self* self) {
 
 // A failed create leaves nothing: the shim (if one started) is deleted with
 // its container, and the task actor ends.
-void abandon(task_self* self, caf::response_promise rp, caf::error err, bool shim_started) {
+void abandon(task_self self, caf::response_promise rp, caf::error err, bool shim_started) {
   auto& st = self->state;
   if (st.proxy) self->send_exit(st.proxy, caf::exit_reason::user_shutdown);
   st.proxy = nullptr;
@@ -753,7 +758,7 @@ void abandon(task_self* self, caf::response_promise rp, caf::error err, bool shi
             });
 }
 
-void create_in_shim(task_self* self, caf::response_promise rp) {
+void create_in_shim(task_self self, caf::response_promise rp) {
   auto& st = self->state;
   shim_create req{st.params.bundle, st.params.stdio, st.params.rootfs, st.params.checkpoint};
   self->request(st.proxy, caf::infinite, std::move(req))
@@ -780,41 +785,46 @@ void create_in_shim(task_self* self, caf::response_promise rp) {
           [self, rp](caf::error& err) mutable { abandon(self, rp, err, true); });
 }
 
-caf::behavior creating(task_self* self) {
-  return {
-      [self](create_atom) -> caf::result<std::uint32_t> {
-        auto& st = self->state;
-        auto rp = self->make_response_promise<std::uint32_t>();
-        self->request(st.ctx.runtime, caf::infinite, start_shim_atom::value, st.params.ns,
-                      st.params.id, st.params.bundle, st.params.bundle)
-            .then(
-                [self, rp](std::string& address) mutable {
-                  auto& st = self->state;
-                  st.record.shim_address = address;
-                  auto sink = caf::actor_cast<shim_event_sink>(self);
-                  self->request(st.ctx.runtime, caf::infinite, connect_shim_atom::value,
-                                st.params.ns, st.params.id, address, sink)
-                      .then(
-                          [self, rp](shim_proxy_actor& proxy) mutable {
-                            self->state.proxy = proxy;
-                            self->request(proxy, caf::infinite, shim_subscribe{0})
-                                .then([self, rp]() mutable { create_in_shim(self, rp); },
-                                      [self, rp](caf::error& err) mutable {
-                                        abandon(self, rp, err, true);
-                                      });
-                          },
-                          [self, rp](caf::error& err) mutable { abandon(self, rp, err, true); });
-                },
-                [self, rp](caf::error& err) mutable { abandon(self, rp, err, false); });
-        return rp;
-      },
-      [self](task_info_atom) { return info_of(self); },
-      [self](shim_event& ev) { on_shim_event(self, ev); },
-      [](shim_lost&) {},  // the create itself fails and cleans up
-  };
+// Only create is taken (and info, and the shim's events); a typed behavior
+// must name the whole interface, so this partial one is built unchecked.
+task_impl::behavior_type creating(task_self self) {
+  return {task_impl::behavior_type::unsafe_init{},
+          caf::behavior{
+              [self](create_atom) -> caf::result<std::uint32_t> {
+                auto& st = self->state;
+                auto rp = self->make_response_promise<std::uint32_t>();
+                self->request(st.ctx.runtime, caf::infinite, start_shim_atom::value, st.params.ns,
+                              st.params.id, st.params.bundle, st.params.bundle)
+                    .then(
+                        [self, rp](std::string& address) mutable {
+                          auto& st = self->state;
+                          st.record.shim_address = address;
+                          auto sink = caf::actor_cast<shim_event_sink>(self);
+                          self->request(st.ctx.runtime, caf::infinite, connect_shim_atom::value,
+                                        st.params.ns, st.params.id, address, sink)
+                              .then(
+                                  [self, rp](shim_proxy_actor& proxy) mutable {
+                                    self->state.proxy = proxy;
+                                    self->request(proxy, caf::infinite, shim_subscribe{0})
+                                        .then([self, rp]() mutable { create_in_shim(self, rp); },
+                                              [self, rp](caf::error& err) mutable {
+                                                abandon(self, rp, err, true);
+                                              });
+                                  },
+                                  [self, rp](caf::error& err) mutable {
+                                    abandon(self, rp, err, true);
+                                  });
+                        },
+                        [self, rp](caf::error& err) mutable { abandon(self, rp, err, false); });
+                return rp;
+              },
+              [self](task_info_atom) { return info_of(self); },
+              [self](shim_event& ev) { on_shim_event(self, ev); },
+              [](shim_lost&) {},  // the create itself fails and cleans up
+          }};
 }
 
-caf::behavior fresh_task(task_self* self, task_context ctx, task_params params) {
+task_impl::behavior_type fresh_task(task_self self, task_context ctx, task_params params) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.params = std::move(params);
@@ -834,8 +844,8 @@ caf::behavior fresh_task(task_self* self, task_context ctx, task_params params) 
 
 // ---- recovering ----------------------------------------------------------------
 
-caf::behavior recovered_task(task_self* self, task_context ctx, task_params params,
-                             task_record record) {
+task_impl::behavior_type recovered_task(task_self self, task_context ctx, task_params params,
+                                        task_record record) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.params = std::move(params);
@@ -851,13 +861,14 @@ caf::behavior recovered_task(task_self* self, task_context ctx, task_params para
 }  // namespace
 
 task_actor spawn_task(caf::actor_system& sys, task_context ctx, task_params params) {
-  return caf::actor_cast<task_actor>(sys.spawn(fresh_task, std::move(ctx), std::move(params)));
+  task_actor task = sys.spawn(fresh_task, std::move(ctx), std::move(params));
+  return task;
 }
 
 task_actor spawn_recovered_task(caf::actor_system& sys, task_context ctx, task_params params,
                                 task_record record) {
-  return caf::actor_cast<task_actor>(
-      sys.spawn(recovered_task, std::move(ctx), std::move(params), std::move(record)));
+  task_actor task = sys.spawn(recovered_task, std::move(ctx), std::move(params), std::move(record));
+  return task;
 }
 
 }  // namespace berth

@@ -7,7 +7,9 @@
 // is legal in which phase: every refusal ("cannot pause task default/web: it
 // is stopped") comes from there. `creating` is a behavior of its own (only
 // create is taken); every later phase shares one behavior whose handlers ask
-// the table first. An init exit (a shim event) is accepted in every phase and
+// the table first (the actor is typed: task_actor plus its own retry
+// message, so the compiler checks that every message is answered with the
+// interface's type). An init exit (a shim event) is accepted in every phase and
 // leads to stopped.
 //
 // The task speaks to its shim only through its shim_proxy (every call but
