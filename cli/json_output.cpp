@@ -50,6 +50,11 @@ json to_json(wire::api::TaskInfo::Reader t) {
   if (t.getStatus() == wire::TaskStatus::STOPPED && t.hasExitStatus()) {
     out["exit_status"] = to_json(t.getExitStatus());
   }
+  // Why berth cannot tell the status (its shim does not answer).
+  if (t.getStatus() == wire::TaskStatus::UNKNOWN && t.hasExitStatus() &&
+      t.getExitStatus().getReason().size() > 0) {
+    out["reason"] = t.getExitStatus().getReason().cStr();
+  }
   return out;
 }
 

@@ -16,16 +16,16 @@
 namespace berth {
 namespace fs = std::filesystem;
 
-std::string write_bundle(const std::string& dir, const std::string& spec_json) {
-  std::error_code ec;
-  fs::create_directories(dir + "/rootfs", ec);
-  if (ec) return "cannot create bundle " + dir + ": " + ec.message();
-  ::chmod(dir.c_str(), 0711);
-  auto tmp = dir + "/.config.json.tmp";
+namespace {
+
+// Writes `text` to dir/name through a temp file and a rename: a reader never
+// sees half of it.
+std::string write_file(const std::string& dir, const std::string& name, const std::string& text) {
+  auto tmp = dir + "/." + name + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return "cannot write " + tmp + ": " + std::strerror(errno);
-  const char* p = spec_json.data();
-  size_t left = spec_json.size();
+  const char* p = text.data();
+  size_t left = text.size();
   while (left > 0) {
     auto n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR) continue;
@@ -39,9 +39,28 @@ std::string write_bundle(const std::string& dir, const std::string& spec_json) {
     left -= static_cast<size_t>(n);
   }
   ::close(fd);
-  if (::rename(tmp.c_str(), (dir + "/config.json").c_str()) != 0)
-    return "cannot write " + dir + "/config.json: " + std::strerror(errno);
+  if (::rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0)
+    return "cannot write " + dir + "/" + name + ": " + std::strerror(errno);
   return "";
+}
+
+}  // namespace
+
+std::string write_bundle(const std::string& dir, const std::string& spec_json,
+                         const std::string& runtime) {
+  std::error_code ec;
+  fs::create_directories(dir + "/rootfs", ec);
+  if (ec) return "cannot create bundle " + dir + ": " + ec.message();
+  ::chmod(dir.c_str(), 0711);
+  if (auto why = write_file(dir, "config.json", spec_json); !why.empty()) return why;
+  return write_file(dir, "runtime", runtime);
+}
+
+std::string bundle_runtime(const std::string& dir) {
+  std::ifstream in(dir + "/runtime");
+  std::string name;
+  std::getline(in, name);
+  return name;
 }
 
 namespace {

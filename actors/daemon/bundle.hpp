@@ -1,5 +1,7 @@
 // A task's bundle directory, <state>/<ns>/<id>: config.json (the OCI runtime
-// spec), an empty rootfs/ mount point, and the files the shim adds (its
+// spec), an empty rootfs/ mount point, `runtime` (the name of the berth
+// runtime that runs the task, so a bundle whose records are gone is still
+// cleaned up by the runtime that made it), and the files the shim adds (its
 // socket, pid file, logs, init.exit).
 #pragma once
 
@@ -7,9 +9,15 @@
 
 namespace berth {
 
-// Creates dir (mode 0711, parents as needed), dir/rootfs and dir/config.json
-// (0600, written to a temp file and renamed). Returns "" or why it failed.
-std::string write_bundle(const std::string& dir, const std::string& spec_json);
+// Creates dir (mode 0711, parents as needed), dir/rootfs, dir/config.json
+// and dir/runtime (0600, each written to a temp file and renamed). Returns ""
+// or why it failed.
+std::string write_bundle(const std::string& dir, const std::string& spec_json,
+                         const std::string& runtime);
+
+// The runtime name write_bundle recorded; "" for a bundle written before
+// berth recorded it (or without one).
+std::string bundle_runtime(const std::string& dir);
 
 // Removes dir and what is in it without ever crossing into another file
 // system: a rootfs still mounted there is left alone (and reported), never

@@ -81,7 +81,7 @@ void spawn_and_create(container_pointer self, task_create req, caf::response_pro
                       std::vector<mount_spec> rootfs) {
   auto& st = self->state;
   auto dir = bundle_dir(st.state_dir, st.record.ns, st.record.id);
-  if (auto why = write_bundle(dir, st.record.spec); !why.empty()) {
+  if (auto why = write_bundle(dir, st.record.spec, st.record.runtime); !why.empty()) {
     rp.deliver(make_error(errc::internal, "cannot create task for " + who(self) + ": " + why));
     return;
   }
@@ -124,6 +124,7 @@ container_actor::behavior_type serving(container_pointer self) {
   // starting a new registry) ends its containers; its task's end is only
   // forgotten (the down handler).
   self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (msg.reason == caf::exit_reason::normal) return;  // a task deleted
     bool from_task = self->state.task && msg.source == self->state.task.address();
     if (!from_task || msg.reason == caf::exit_reason::user_shutdown ||
         msg.reason == caf::exit_reason::kill)

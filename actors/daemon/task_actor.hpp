@@ -1,17 +1,29 @@
 // task: one actor per task (the running instance of a container), the
 // daemon's view of one shim's init process and its exec processes.
 //
-// Its behaviors are its states — creating, recovering, created, running,
-// paused, stopped, created_checkpoint — switched with become(). Each behavior
-// handles exactly the operations legal in its state; any other is answered
-// failed_precondition, "cannot pause task default/web: it is stopped". An
-// init exit (a shim event) is accepted in every state and leads to stopped.
+// Its phase — creating, recovering, created, running, paused,
+// created_checkpoint, unknown, burying, exiting, stopped, deleting — decides
+// what it accepts, and one pure table (task_states.hpp) says which operation
+// is legal in which phase: every refusal ("cannot pause task default/web: it
+// is stopped") comes from there. `creating` is a behavior of its own (only
+// create is taken); every later phase shares one behavior whose handlers ask
+// the table first (the actor is typed: task_actor plus its own retry
+// message, so the compiler checks that every message is answered with the
+// interface's type). An init exit (a shim event) is accepted in every phase and
+// leads to stopped.
 //
 // The task speaks to its shim only through its shim_proxy (every call but
 // wait has a deadline) and answers state questions from what it knows, so a
-// hung shim never delays a listing. It persists through the store what a
-// restart needs (shim address, pid, status, exit) and publishes events to the
-// events actor; an init exit is stored before it is published or answered.
+// hung shim never delays a listing. A shim that misses a deadline (at restart
+// or at any time) makes the task `unknown`: requests that need the shim are
+// answered `unavailable` at once, saying why, and the shim is asked again
+// with backoff (0.5 s doubling to 10 s) until it answers — then the task is
+// what the shim says, its container untouched. Only a shim that is gone (its
+// pid is gone, its socket refuses or is missing: shim_presence.hpp) is
+// cleaned up (`berth-shim delete`). The task persists through the store what
+// a restart needs (shim address, pid, status, exit) and publishes events to
+// the events actor; an init exit is stored before it is published or
+// answered.
 #pragma once
 
 #include <caf/actor_system.hpp>
@@ -81,11 +93,12 @@ struct task_params {
 // A fresh task in behavior `creating`; send it create_atom.
 task_actor spawn_task(caf::actor_system& sys, task_context ctx, task_params params);
 
-// A task rebuilt from its record when berthd restarts: it reconnects to the
-// shim (within the runtime's call deadline), becomes the state the shim
-// reports and stores and publishes an exit it missed, once. A shim that is
-// gone is cleaned up (`berth-shim delete`) and the task becomes stopped with
-// the exit it recorded, or 255 and the reason.
+// A task rebuilt from its record when berthd restarts: in `recovering` it
+// reconnects to the shim (within the runtime's call deadline), becomes the
+// state the shim reports and stores and publishes an exit it missed, once.
+// A shim that does not answer makes it `unknown` (asked again with backoff);
+// a shim that is gone is cleaned up (`berth-shim delete`) and the task
+// becomes stopped with the exit it recorded, or 255 and the reason.
 task_actor spawn_recovered_task(caf::actor_system& sys, task_context ctx, task_params params,
                                 task_record record);
 

@@ -178,8 +178,13 @@ TEST_CASE("a shim that stops answering delays only its own task", "[daemon][faul
   auto pids2 = c.task("default", "lively").pidsRequest();
   pids2.initReq();
   CHECK(error_of(c.send(pids2).getResp()) == "");
+  // The missed deadline makes the task UNKNOWN (not STOPPED: a slow shim is
+  // not a dead one), and berthd keeps asking the shim.
+  CHECK(c.pump_until([&] { return c.status("default", "frozen") == wire::TaskStatus::UNKNOWN; }));
 
   ::kill(shim, SIGCONT);
+  CHECK(c.pump_until([&] { return c.status("default", "frozen") == wire::TaskStatus::RUNNING; },
+                     std::chrono::seconds(30)));
   c.remove("default", "frozen");
   c.remove("default", "lively");
   CHECK(shims_left(d.state()).empty());
