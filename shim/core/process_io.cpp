@@ -11,6 +11,10 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
+#include "shim/core/client_output.hpp"
+
 namespace berth::shim {
 namespace {
 
@@ -19,11 +23,6 @@ constexpr size_t kCopyBuffer = 4096;  // small: one shim per container, memory a
 [[noreturn]] void fail_open(const char* stream, const std::string& path, int err) {
   throw std::runtime_error(std::string("cannot open ") + stream + " " + path + ": " +
                            std::strerror(err));
-}
-
-bool is_fifo(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
 void check_absolute(const char* stream, const std::string& path) {
@@ -37,58 +36,6 @@ void check_absolute(const stdio_paths& paths) {
   check_absolute("stdin", paths.in);
   check_absolute("stdout", paths.out);
   check_absolute("stderr", paths.err);
-}
-
-// Opens an output destination. A FIFO is opened read-write so the open never
-// blocks and a reader that goes away never raises SIGPIPE in the shim.
-int open_output(const char* stream, const std::string& path) {
-  int fd = is_fifo(path) ? open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC)
-                         : open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) fail_open(stream, path, errno);
-  return fd;
-}
-
-// A regular file cannot be watched by epoll, and never blocks for long:
-// write it synchronously behind the stream interface.
-class file_output final : public kj::AsyncOutputStream {
- public:
-  explicit file_output(int fd) : fd_(fd) {}
-  ~file_output() noexcept(false) { close(fd_); }
-  kj::Promise<void> write(const void* buffer, size_t size) override {
-    auto p = static_cast<const char*>(buffer);
-    while (size > 0) {
-      ssize_t n = ::write(fd_, p, size);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__,
-                             kj::str("write failed: ", strerror(errno)));
-      }
-      p += n;
-      size -= static_cast<size_t>(n);
-    }
-    return kj::READY_NOW;
-  }
-  kj::Promise<void> write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) override {
-    for (auto piece : pieces) {
-      auto r = write(piece.begin(), piece.size());
-      (void)r;
-    }
-    return kj::READY_NOW;
-  }
-  kj::Promise<void> whenWriteDisconnected() override { return kj::NEVER_DONE; }
-
- private:
-  int fd_;
-};
-
-kj::Own<kj::AsyncOutputStream> wrap_output(kj::LowLevelAsyncIoProvider& io, const char* stream,
-                                           const std::string& path) {
-  if (is_fifo(path)) {
-    return io.wrapOutputFd(
-        open_output(stream, path),
-        kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP | kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
-  }
-  return kj::heap<file_output>(open_output(stream, path));
 }
 
 void make_pipe(int fds[2]) {
@@ -143,10 +90,10 @@ process_io::process_io(kj::LowLevelAsyncIoProvider& io, kj::UnixEventPort& port,
 
 void process_io::open_destinations() {
   if (!paths_.out.empty()) {
-    out_dest_.stream = wrap_output(io_, "stdout", paths_.out);
+    out_dest_.stream = open_client_output(io_, "stdout", paths_.out);
   }
   if (!paths_.err.empty() && !paths_.terminal) {
-    err_dest_.stream = wrap_output(io_, "stderr", paths_.err);
+    err_dest_.stream = open_client_output(io_, "stderr", paths_.err);
   }
   if (!paths_.in.empty() && is_fifo(paths_.in)) {
     // Read-only and non-blocking: Linux reports no hang-up on a FIFO whose
@@ -198,10 +145,17 @@ kj::Promise<void> process_io::copy_output(kj::AsyncInputStream& from, const char
         auto write = to.pending.wrap(to.stream->write(buffer.begin(), n));
         return write.attach(kj::mv(buffer))
             .then([this, &from, stream, &to]() { return copy_output(from, stream, to); },
-                  [this, &from, stream, &to, generation = to.generation](kj::Exception&&) {
-                    // The destination failed (its reader is gone): keep logging.
-                    // Attach cancelled the write: the new destination stays.
-                    if (to.generation == generation) to.stream = nullptr;
+                  [this, &from, stream, &to, generation = to.generation](kj::Exception&& e) {
+                    // The client is gone or took nothing for too long
+                    // (client_output.hpp): stop forwarding to it and go on
+                    // reading, so the container never waits on it; the task
+                    // log keeps everything. Attach cancelled the write: the
+                    // new destination stays.
+                    if (to.generation == generation) {
+                      spdlog::warn("{} no longer forwarded to its client: {}", stream,
+                                   e.getDescription().cStr());
+                      to.stream = nullptr;
+                    }
                     return copy_output(from, stream, to);
                   });
       },
@@ -295,8 +249,8 @@ bool process_io::attach(const stdio_paths& to) {
   check_absolute(to);
   // Open everything before changing anything, so a bad path leaves the old wiring.
   kj::Own<kj::AsyncOutputStream> out, err;
-  if (!to.out.empty()) out = wrap_output(io_, "stdout", to.out);
-  if (!to.err.empty() && !paths_.terminal) err = wrap_output(io_, "stderr", to.err);
+  if (!to.out.empty()) out = open_client_output(io_, "stdout", to.out);
+  if (!to.err.empty() && !paths_.terminal) err = open_client_output(io_, "stderr", to.err);
   bool stdin_open = console_ || stdin_pipe_ || paths_.terminal;
   int in = -1;
   if (!to.in.empty() && stdin_open) {

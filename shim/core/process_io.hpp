@@ -9,6 +9,9 @@
 //  - attach: new destinations replace the old ones (a write still pending on
 //    an old one is cancelled) and a new stdin FIFO is fed in; its EOF only
 //    detaches, since the process outlives any one client.
+//  - a client never holds the process back: a destination whose reader is
+//    gone or takes nothing for too long (client_output.hpp) is dropped, and
+//    the task log goes on receiving everything.
 #pragma once
 
 #include <memory>
@@ -72,7 +75,7 @@ class process_io {
   // Where one output stream goes. `generation` tells a failed write apart
   // from one that attach cancelled (whose target is already the new one).
   struct output_target {
-    kj::Own<kj::AsyncOutputStream> stream;  // caller's FIFO/file, or null
+    kj::Own<kj::AsyncOutputStream> stream;  // caller's FIFO/file, or null (none, or dropped)
     kj::Canceler pending;
     unsigned generation = 0;
   };

@@ -43,6 +43,20 @@ inline std::vector<std::string> create_args(const std::string& id,
   return args;
 }
 
+// Waits until a background `berth events` receives events: creates and
+// removes probe containers, once a second, until one shows in its output
+// (30 s at most). A subscription has no "ready" line to wait for, and a
+// fixed sleep would lose the first event on a loaded machine.
+inline bool subscribed(background_berth& events) {
+  for (int i = 0; i < 30; ++i) {
+    auto probe = unique_id("probe");
+    run_berth_at(daemon().address(), create_args(probe, {"true"}));
+    run_berth_at(daemon().address(), {"c", "rm", probe});
+    if (events.read_until(probe, std::chrono::seconds(1))) return true;
+  }
+  return false;
+}
+
 // True when a line of `table` starts with `first` and contains `word`.
 inline bool has_row(const std::string& table, const std::string& first, const std::string& word) {
   size_t pos = 0;

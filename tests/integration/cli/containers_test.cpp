@@ -143,12 +143,11 @@ TEST_CASE("version prints client and server", "[cli][version]") {
 
 TEST_CASE("events stream until interrupted", "[cli][events]") {
   background_berth events(daemon().address(), {"events", "--filter", "topic=/containers/"});
-  // The subscription is live once berth is connected; give it a moment.
-  usleep(500 * 1000);
+  REQUIRE(subscribed(events));
   auto id = unique_id("ev");
   REQUIRE(b(create_args(id, {"true"})).exit_code == 0);
   REQUIRE(b({"c", "rm", id}).exit_code == 0);
-  CHECK(events.read_until("/containers/delete"));
+  CHECK(events.read_until("/containers/delete {\"id\":\"" + id + "\""));
   CHECK_THAT(events.out(), Contains("default /containers/create {\"id\":\"" + id + "\""));
   CHECK(events.out().find("/tasks/") == std::string::npos);
   events.signal(SIGINT);
@@ -157,11 +156,16 @@ TEST_CASE("events stream until interrupted", "[cli][events]") {
 
 TEST_CASE("events --format json: one object a line", "[cli][events]") {
   background_berth events(daemon().address(), {"events", "--format", "json"});
-  usleep(500 * 1000);
+  REQUIRE(subscribed(events));
   auto id = unique_id("evj");
   REQUIRE(b(create_args(id, {"true"})).exit_code == 0);
-  REQUIRE(events.read_until("\n"));
-  auto line = events.out().substr(0, events.out().find('\n'));
+  const std::string ours = "\"id\":\"" + id + "\"";
+  REQUIRE(events.read_until(ours));
+  // The line about our container, after the probe's.
+  auto at = events.out().rfind('\n', events.out().find(ours));
+  at = at == std::string::npos ? 0 : at + 1;
+  auto line = events.out().substr(at, events.out().find('\n', at) - at);
+  INFO(line);
   auto doc = nlohmann::json::parse(line);
   CHECK(doc["topic"] == "/containers/create");
   CHECK(doc["event"]["id"] == id);

@@ -54,7 +54,7 @@ class api_client {
   std::vector<seen_event> events;
   // Runs the event loop until pred() or the timeout; returns pred().
   bool pump_until(const std::function<bool()>& pred,
-                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
  private:
   capnp::EzRpcClient rpc_;

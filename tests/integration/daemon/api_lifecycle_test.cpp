@@ -2,6 +2,8 @@
 // life of a task, events in order, and namespaces that do not see each other.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include "api_client.hpp"
@@ -173,4 +175,15 @@ TEST_CASE("namespaces do not see each other's objects", "[daemon][api]") {
   rmns_again.initReq().setName("b");
   CHECK(error_of(c.send(rmns_again).getResp()) == "");
   CHECK(shims_left(d.state()).empty());
+}
+
+TEST_CASE("the API socket is 0660 and owned by root, as berthd made it", "[daemon][api]") {
+  berthd_process d;
+  struct stat st {};
+  REQUIRE(::stat(d.socket().c_str(), &st) == 0);
+  CHECK(S_ISSOCK(st.st_mode));
+  // Read as berthd left it: the test changes nothing before it looks.
+  CHECK((st.st_mode & 07777) == 0660);
+  CHECK(st.st_uid == 0);
+  CHECK(st.st_gid == 0);
 }

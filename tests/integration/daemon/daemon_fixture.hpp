@@ -92,7 +92,7 @@ struct daemon_fixture {
   std::optional<shim_lost> lost;
   // Receives events and losses until pred() holds or `timeout` passes;
   // returns pred().
-  bool collect_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s);
+  bool collect_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 30s);
 };
 
 // Fails the test with the error's message when `x` holds an error.

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -105,13 +106,26 @@ TEST_CASE("kill -9 of berthd: after a restart every task is back, the missed exi
   CHECK(count_of(d.log(), "task default/r4 exited with status 137") == 1);
   CHECK(shims_under(d.state()).size() == 5);
 
-  // A second, clean restart finds the exit already recorded: no new report.
+  // A second, clean restart finds the exit already recorded: a subscriber
+  // there from the start hears no exit of r4 again, while another task's
+  // exit (r3, killed now) does reach it, so the subscription was live.
   d.stop();
   d.start();
   api_client c2(d.address());
+  c2.subscribe("default", "/tasks/exit");
   REQUIRE(c2.pump_until([&] { return c2.status("default", "r0") == wire::TaskStatus::RUNNING; }));
   CHECK(c2.status("default", "r4") == wire::TaskStatus::STOPPED);
-  c2.pump_until([] { return false; }, std::chrono::milliseconds(300));
+  auto r3 = c2.task("default", "r3").killRequest();
+  r3.initReq().setSignal(SIGKILL);
+  REQUIRE(error_of(c2.send(r3).getResp()) == "");
+  auto exits_of = [&](const std::string& id) {
+    return std::count_if(c2.events.begin(), c2.events.end(),
+                         [&](const seen_event& e) { return e.id == id && e.exec_id.empty(); });
+  };
+  REQUIRE(c2.pump_until([&] { return exits_of("r3") >= 1; }));
+  c2.pump_until([] { return false; }, std::chrono::seconds(1));  // a duplicate would come now
+  CHECK(exits_of("r3") == 1);
+  CHECK(exits_of("r4") == 0);
   CHECK(count_of(d.log(), "task default/r4 exited with status") == 1);
 
   for (auto& id : ids) CHECK(c2.remove("default", id) == "");
@@ -150,7 +164,10 @@ TEST_CASE("kill -9 of one shim stops its task with a reason, the others untouche
 TEST_CASE("a shim that stops answering delays only its own task", "[daemon][faults]") {
   berthd_process::options o;
   berthd_process probe_dir;  // only for a place to put the config
-  auto cfg = config_file(probe_dir, "shim_timeout_ms = 1000\n");
+  // A shim deadline far above the listing bound below: a listing that asked
+  // the frozen shim would take 10 s, one that does not takes milliseconds,
+  // and a loaded machine cannot blur the two.
+  auto cfg = config_file(probe_dir, "shim_timeout_ms = 10000\n");
   o.extra_args = {"--config", cfg};
   berthd_process d(o);
   api_client c(d.address());
@@ -167,8 +184,8 @@ TEST_CASE("a shim that stops answering delays only its own task", "[daemon][faul
   auto tasks = c.list_tasks("default");
   auto took = std::chrono::steady_clock::now() - before;
   CHECK(tasks.size() == 2);
-  // The listing never asks a shim; the frozen one's deadline is 1 s.
-  CHECK(took < std::chrono::milliseconds(900));
+  // The listing never asks a shim; the frozen one's deadline is 10 s.
+  CHECK(took < std::chrono::seconds(5));
 
   auto pids = c.task("default", "frozen").pidsRequest();
   pids.initReq();
@@ -197,9 +214,11 @@ TEST_CASE("200 concurrent create+start requests from 4 clients: none hangs, noth
   auto rootfs = d.rootfs();
   auto fds_before = open_fds(d.pid());
   const int clients = env_int("BERTH_LOAD_CLIENTS", 4), each = env_int("BERTH_LOAD_EACH", 50);
+  // One refusal: the error code (OK for an exception) and what it said.
+  using refusal = std::pair<wire::ErrorCode, std::string>;
   auto worker = [&](int k) {
     api_client c(d.address());
-    std::vector<std::string> failures;
+    std::vector<refusal> failures;
     auto all = kj::heapArrayBuilder<kj::Promise<void>>(each);
     for (int i = 0; i < each; ++i) {
       auto id = "load-" + std::to_string(k) + "-" + std::to_string(i);
@@ -214,9 +233,8 @@ TEST_CASE("200 concurrent create+start requests from 4 clients: none hangs, noth
       auto ct = c.berth().createTaskRequest();
       ct.initReq().setId(id);
       all.add(req.send().then([&failures, ct = kj::mv(ct)](auto resp) mutable {
-        auto err = error_of(resp.getResp());
-        if (!err.empty()) {
-          failures.push_back(err);
+        if (resp.getResp().hasError()) {
+          failures.emplace_back(resp.getResp().getError().getCode(), error_of(resp.getResp()));
           return kj::Promise<void>(kj::READY_NOW);
         }
         auto created = ct.send();
@@ -225,11 +243,13 @@ TEST_CASE("200 concurrent create+start requests from 4 clients: none hangs, noth
         // Pipelined: start leaves before create has answered.
         auto started = start.send().then(
             [&failures](auto s) {
-              auto e = error_of(s.getResp());
-              if (!e.empty()) failures.push_back(e);
+              if (s.getResp().hasError())
+                failures.emplace_back(s.getResp().getError().getCode(), error_of(s.getResp()));
             },
             // A task whose create failed refuses every call with the reason.
-            [&failures](kj::Exception&& e) { failures.push_back(e.getDescription().cStr()); });
+            [&failures](kj::Exception&& e) {
+              failures.emplace_back(wire::ErrorCode::OK, e.getDescription().cStr());
+            });
         return created.then([](auto) {}, [](kj::Exception&&) {})
             .then([started = kj::mv(started)]() mutable { return kj::mv(started); });
       }));
@@ -238,25 +258,33 @@ TEST_CASE("200 concurrent create+start requests from 4 clients: none hangs, noth
       kj::joinPromises(all.finish()).wait(c.ws());
     } catch (const kj::Exception& e) {
       // A kj::Exception must not cross threads: keep its text only.
-      failures.push_back(std::string("client ") + std::to_string(k) +
-                         " lost its connection: " + e.getDescription().cStr());
+      failures.emplace_back(wire::ErrorCode::OK,
+                            std::string("client ") + std::to_string(k) +
+                                " lost its connection: " + e.getDescription().cStr());
     }
     return failures;
   };
-  std::vector<std::future<std::vector<std::string>>> results;
+  std::vector<std::future<std::vector<refusal>>> results;
   for (int k = 0; k < clients; ++k) results.push_back(std::async(std::launch::async, worker, k));
   size_t failed = 0;
   for (auto& r : results) {
-    for (auto& why : r.get()) {
+    for (auto& [code, why] : r.get()) {
       ++failed;
-      CHECK_FALSE(why.empty());  // a failure says why
-      CHECK_THAT(why, !Contains("lost its connection"));
+      INFO(why);
+      // A refusal is berth saying it is overloaded, in words: never a lost
+      // connection, an exception or an internal error.
+      CHECK((code == wire::ErrorCode::UNAVAILABLE || code == wire::ErrorCode::DEADLINE_EXCEEDED));
+      CHECK_FALSE(why.empty());
     }
   }
   api_client c(d.address());
   auto tasks = c.list_tasks("default");
   CHECK(tasks.size() + failed == static_cast<size_t>(clients * each));
-  WARN("started " << tasks.size() << " of " << clients * each << "; " << failed << " refused");
+  // Most start: a berthd that refused them all would pass the checks above.
+  size_t running = 0;
+  for (auto& [id, status] : tasks) running += status == wire::TaskStatus::RUNNING ? 1 : 0;
+  INFO("started " << running << " of " << clients * each << "; " << failed << " refused");
+  CHECK(running * 10 >= static_cast<size_t>(clients * each) * 9);
   for (int k = 0; k < clients; ++k)
     for (int i = 0; i < each; ++i)
       c.remove("default", "load-" + std::to_string(k) + "-" + std::to_string(i));

@@ -10,6 +10,8 @@
 #include <algorithm>
 
 #include "daemon_fixture.hpp"
+#include "tests/support/machine.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace berth;
 using namespace berth::test;
@@ -152,7 +154,9 @@ TEST_CASE("a stopped shim answers deadline_exceeded and only its own task waits"
   CHECK(error_message(st.error()) ==
         "shim for task default/" + slow_dir.args.id + " did not answer state within 500ms");
   CHECK(took.count() >= 450);
-  CHECK(took.count() < 1500);
+  // The deadline ended the call, not the shim: far less than forever, with
+  // room for a loaded machine.
+  CHECK(took.count() < 10000);
 
   // The other task's shim is not held up: held up, it would have answered
   // deadline_exceeded too.
@@ -363,6 +367,9 @@ TEST_CASE("resizePty through the proxy: refused without a terminal, seen by one"
 }
 
 TEST_CASE("checkpoint through the proxy is unavailable and says why", "[daemon][proxy][runc]") {
+  // install-deps installs criu; this case checks how its refusal is reported.
+  REQUIRE(have_program("criu"));
+  if (criu_runs_here()) BERTH_SKIP("CRIU runs on this kernel: no refusal to report");
   daemon_fixture f;
   task_dir t("ckpt", {.args = {"sleep", "30"}});
   auto proxy = f.start_and_connect(t);
@@ -380,13 +387,11 @@ TEST_CASE("checkpoint through the proxy is unavailable and says why", "[daemon][
   CHECK(error_code(err) == errc::unavailable);
   const std::string prefix = "cannot checkpoint task " + t.args.id + ": runc checkpoint failed: ";
   REQUIRE_THAT(error_message(err), Catch::Matchers::StartsWith(prefix));
-  if (run_command({"sh", "-c", "command -v criu"}).exit_code == 0) {
-    // runc only says "criu failed"; CRIU's own words follow.
-    const std::string says = "; CRIU says: ";
-    auto at = error_message(err).find(says);
-    REQUIRE(at != std::string::npos);
-    CHECK(error_message(err).size() > at + says.size());
-  }
+  // runc only says "criu failed"; CRIU's own words follow.
+  const std::string says = "; CRIU says: ";
+  auto at = error_message(err).find(says);
+  REQUIRE(at != std::string::npos);
+  CHECK(error_message(err).size() > at + says.size());
   // The task is untouched.
   auto st = f.ask<process_state>(proxy, shim_state{});
   REQUIRE_VALUE(st);
@@ -419,7 +424,9 @@ TEST_CASE("a stopped shim makes stats answer deadline_exceeded in time", "[daemo
   CHECK(error_message(stats.error()) ==
         "shim for task default/" + t.args.id + " did not answer stats within 500ms");
   CHECK(took.count() >= 450);
-  CHECK(took.count() < 1500);
+  // The deadline ended the call, not the shim: far less than forever, with
+  // room for a loaded machine.
+  CHECK(took.count() < 10000);
 
   // Woken, the shim answers again on the same connection.
   REQUIRE(kill(pid, SIGCONT) == 0);

@@ -16,6 +16,7 @@
 #include "actors/images/unpacker.hpp"
 #include "tests/support/busybox_bundle.hpp"
 #include "tests/support/image_archives.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace berth::images;
 namespace fs = std::filesystem;
@@ -69,8 +70,7 @@ bool can_run() {
 
 TEST_CASE("the 3-layer image runs and sees the final tree from inside") {
   if (!can_run()) {
-    WARN("skipped: needs root and runc");
-    return;
+    BERTH_SKIP("needs root and runc");
   }
   berth::test::temp_dir tmp;
   berth::test::write_oci_archive(tmp / "three.tar", berth::test::busybox_three_layer_image());
@@ -81,8 +81,7 @@ TEST_CASE("the 3-layer image runs and sees the final tree from inside") {
 
 TEST_CASE("the single-layer image runs from an OCI layout and from a docker-archive") {
   if (!can_run()) {
-    WARN("skipped: needs root and runc");
-    return;
+    BERTH_SKIP("needs root and runc");
   }
   berth::test::temp_dir tmp;
   berth::test::write_oci_archive(tmp / "oci.tar", berth::test::busybox_image());

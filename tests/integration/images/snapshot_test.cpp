@@ -17,6 +17,8 @@
 #include "actors/images/unpacker.hpp"
 #include "tests/support/busybox_bundle.hpp"
 #include "tests/support/image_archives.hpp"
+#include "tests/support/machine.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace berth::images;
 namespace fs = std::filesystem;
@@ -62,10 +64,10 @@ void check_three_layer_tree(const fs::path& root) {
 }  // namespace
 
 TEST_CASE("overlay: the 3-layer image unpacks, mounts and shows the final tree") {
-  if (!berth::test::running_as_root() || !overlay_supported()) {
-    WARN("skipped: needs root and overlayfs");
-    return;
-  }
+  if (!berth::test::running_as_root()) BERTH_SKIP("needs root");
+  // Loads the module first: an overlayfs not loaded yet is no reason to skip.
+  if (!berth::test::overlay_mounts_here()) BERTH_SKIP("the kernel cannot mount overlayfs");
+  REQUIRE(overlay_supported());
   berth::test::temp_dir tmp;
   content_store store(tmp / "root");
   auto snaps = make_snapshotter(tmp / "root", "overlay");
@@ -130,8 +132,7 @@ TEST_CASE("overlay: the 3-layer image unpacks, mounts and shows the final tree")
 
 TEST_CASE("overlay: a single-layer read-only view is a bind mount") {
   if (!berth::test::running_as_root()) {
-    WARN("skipped: needs root");
-    return;
+    BERTH_SKIP("needs root");
   }
   berth::test::temp_dir tmp;
   content_store store(tmp / "root");
@@ -151,8 +152,7 @@ TEST_CASE("overlay: a single-layer read-only view is a bind mount") {
 
 TEST_CASE("copying snapshotter: the same tree without overlayfs") {
   if (!berth::test::running_as_root()) {
-    WARN("skipped: needs root");
-    return;
+    BERTH_SKIP("needs root");
   }
   berth::test::temp_dir tmp;
   content_store store(tmp / "root");

@@ -12,6 +12,7 @@
 #include "actors/images/unpacker.hpp"
 #include "tests/support/busybox_bundle.hpp"
 #include "tests/support/image_archives.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace berth::images;
 namespace fs = std::filesystem;
@@ -43,8 +44,7 @@ void check_unpacks(const content_store& store, const std::string& root, const re
 
 TEST_CASE("skopeo's docker-archive and oci-archive output imports") {
   if (!have("skopeo")) {
-    WARN("skipped: skopeo not installed");
-    return;
+    BERTH_SKIP("skopeo is not installed");
   }
   berth::test::temp_dir tmp;
   auto built = berth::test::write_oci_archive(tmp / "src.tar", berth::test::busybox_image());
@@ -68,8 +68,7 @@ TEST_CASE("skopeo's docker-archive and oci-archive output imports") {
 
 TEST_CASE("an umoci-built OCI layout imports once given a name") {
   if (!have("umoci")) {
-    WARN("skipped: umoci not installed");
-    return;
+    BERTH_SKIP("umoci is not installed");
   }
   berth::test::temp_dir tmp;
   berth::test::make_busybox_bundle(tmp / "bundle");

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "shim_checks.hpp"
+#include "tests/support/machine.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace berth;
 using namespace berth::test;
@@ -14,9 +16,8 @@ namespace {
 
 // Why crun tests cannot run here, or empty.
 std::string crun_missing() {
-  if (run_command({"sh", "-c", "command -v crun"}).exit_code != 0) return "crun is not installed";
-  if (run_command({"sh", "-c", "command -v unshare"}).exit_code != 0)
-    return "unshare (util-linux) is not installed";
+  if (!have_program("crun")) return "crun is not installed";
+  if (!have_program("unshare")) return "unshare (util-linux) is not installed";
   return "";
 }
 
@@ -32,8 +33,7 @@ bool crun_knows(const std::string& id) {
 
 TEST_CASE("crun runs a container through create, start, wait and delete", "[shim][crun]") {
   if (auto why = crun_missing(); !why.empty()) {
-    WARN("skipped: " << why);
-    return;
+    BERTH_SKIP(why);
   }
   REQUIRE(crun_runtime().front() == '/');
   test_shim s("crun-life", {.args = {"sh", "-c", "echo out; echo err >&2; exit 3"}},
@@ -66,8 +66,7 @@ TEST_CASE("crun runs a container through create, start, wait and delete", "[shim
 
 TEST_CASE("crun: exec, pause, kill and signals", "[shim][crun]") {
   if (auto why = crun_missing(); !why.empty()) {
-    WARN("skipped: " << why);
-    return;
+    BERTH_SKIP(why);
   }
   test_shim s("crun-ops", {.args = {"sleep", "30"}}, crun_runtime());
   shim_client c(s.address);
@@ -99,8 +98,7 @@ TEST_CASE("crun: exec, pause, kill and signals", "[shim][crun]") {
 
 TEST_CASE("crun: a process that cannot be executed fails with crun's reason", "[shim][crun]") {
   if (auto why = crun_missing(); !why.empty()) {
-    WARN("skipped: " << why);
-    return;
+    BERTH_SKIP(why);
   }
   test_shim s("crun-nosuch", {.args = {"nosuch"}}, crun_runtime());
   shim_client c(s.address);

@@ -20,8 +20,12 @@ bool file_exists(const std::string& path) {
   return lstat(path.c_str(), &st) == 0;
 }
 
-void sleep_ms(int ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+// The process (init, or the exec `exec_id`) is stopped within 30 s: its
+// exit was reaped with nobody waiting for it.
+bool stopped_within(shim_client& c, const std::string& exec_id) {
+  return eventually(
+      [&] { return rpc::state(c, exec_id).getResp().getStatus() == wire::TaskStatus::STOPPED; },
+      30000);
 }
 
 }  // namespace
@@ -32,7 +36,8 @@ TEST_CASE("a process that exits before anyone waits still reports its status",
   shim_client c(s.address);
   REQUIRE_OK(rpc::create(c, s.args.id, s.args.bundle).getResp());
   REQUIRE_OK(rpc::start(c).getResp());
-  sleep_ms(300);  // `true` is long gone and reaped before the wait arrives
+  // `true` is gone and reaped before the wait arrives (however loaded the machine).
+  REQUIRE(stopped_within(c, ""));
   auto st = rpc::state(c);
   REQUIRE_OK(st.getResp());
   CHECK(st.getResp().getStatus() == wire::TaskStatus::STOPPED);
@@ -55,7 +60,7 @@ TEST_CASE("exit 3 reports 3, even when waited for late", "[shim][runc][exit]") {
   shim_client c(s.address);
   REQUIRE_OK(rpc::create(c, s.args.id, s.args.bundle).getResp());
   REQUIRE_OK(rpc::start(c).getResp());
-  sleep_ms(300);
+  REQUIRE(stopped_within(c, ""));  // the wait comes late
   auto waited = rpc::wait(c);
   REQUIRE_OK(waited.getResp());
   CHECK(waited.getResp().getStatus().getCode() == 3);
@@ -102,8 +107,7 @@ TEST_CASE("an exec that exits before anyone waits reports its status", "[shim][r
   REQUIRE_OK(rpc::start(c).getResp());
   REQUIRE_OK(rpc::exec(c, "quick", {"sh", "-c", "exit 4"}).getResp());
   REQUIRE_OK(rpc::start(c, "quick").getResp());
-  sleep_ms(300);
-  CHECK(rpc::state(c, "quick").getResp().getStatus() == wire::TaskStatus::STOPPED);
+  CHECK(stopped_within(c, "quick"));
   auto waited = rpc::wait(c, "quick");
   REQUIRE_OK(waited.getResp());
   CHECK(waited.getResp().getStatus().getCode() == 4);

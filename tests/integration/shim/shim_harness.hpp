@@ -52,7 +52,7 @@ class shim_client {
   void disconnect();
   // Runs this client's event loop (so capabilities it serves, an EventSink,
   // get their calls) until pred() or the deadline; returns pred()'s last value.
-  bool pump_until(const std::function<bool()>& pred, int timeout_ms = 5000);
+  bool pump_until(const std::function<bool()>& pred, int timeout_ms = 30000);
   // Runs the event loop for `ms` milliseconds.
   void pump(int ms);
 
@@ -68,7 +68,7 @@ int shim_pid(const std::string& state_dir);
 bool process_alive(int pid);
 std::string read_text(const std::string& path);
 // Polls until pred() or the deadline; returns pred()'s last value.
-bool eventually(const std::function<bool()>& pred, int timeout_ms = 5000);
+bool eventually(const std::function<bool()>& pred, int timeout_ms = 30000);
 // Pids whose parent is `pid` and that are zombies (exited, not reaped).
 std::vector<int> zombie_children(int pid);
 // True when `runc state ID` knows the container (the default runc root).

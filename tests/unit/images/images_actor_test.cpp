@@ -13,6 +13,7 @@
 #include "actors/images/images_actor.hpp"
 #include "tests/support/busybox_bundle.hpp"
 #include "tests/support/image_archives.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace berth;
 using namespace std::chrono_literals;
@@ -60,8 +61,7 @@ std::size_t blob_count(const std::string& root) {
 
 TEST_CASE("images actor: import, list, tag, prepare, remove with GC", "[images]") {
   if (!berth::test::running_as_root()) {
-    WARN("skipped: needs root (mounts)");
-    return;
+    BERTH_SKIP("needs root (mounts)");
   }
   berth::test::temp_dir tmp;
   std::string root = tmp / "root";

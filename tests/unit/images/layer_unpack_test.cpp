@@ -13,6 +13,7 @@
 #include "actors/images/layer_unpack.hpp"
 #include "tests/support/busybox_bundle.hpp"
 #include "tests/support/image_archives.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace berth::images;
 using berth::test::tar_entry;
@@ -77,8 +78,7 @@ TEST_CASE("apply_layer checks the diff id the config names") {
 
 TEST_CASE("overlay whiteouts become char devices and opaque xattrs") {
   if (!berth::test::running_as_root()) {
-    WARN("skipped: needs root (mknod, trusted xattrs)");
-    return;
+    BERTH_SKIP("needs root (mknod, trusted xattrs)");
   }
   berth::test::temp_dir tmp;
   fs::create_directory(tmp / "root");

@@ -20,6 +20,7 @@
 
 #include "shim/runc/runc_client.hpp"
 #include "tests/support/busybox_bundle.hpp"
+#include "tests/support/skip.hpp"
 
 using berth::runc::runc_client;
 using berth::runc::runtime_kind;
@@ -40,7 +41,7 @@ std::vector<runtime_case> runtimes() {
 
 bool can_run_containers() {
   if (!berth::test::running_as_root()) {
-    WARN("skipped: runc and crun need root");
+    berth::test::record_skip("runc and crun need root");
     return false;
   }
   return true;
