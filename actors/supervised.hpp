@@ -25,9 +25,8 @@ using failpoint_message = caf::reacts_to<failpoint_atom, std::string>;
 
 // The handler: throws std::runtime_error("failpoint: <why>").
 inline auto failpoint_handler() {
-  return [](failpoint_atom, const std::string& why) {
-    throw std::runtime_error("failpoint: " + why);
-  };
+  return
+      [](failpoint_atom, const std::string& why) { throw std::runtime_error("failpoint: " + why); };
 }
 
 // Call once when the actor starts: CAF's default handler prints the

@@ -15,20 +15,21 @@
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/local_actor.hpp>
 #include <caf/expected.hpp>
+#include <caf/local_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/unit.hpp>
 
 #include <functional>
 #include <map>
-#include <string>
 #include <memory>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
+#include "actors/daemon/berth_handles.hpp"
 #include "actors/errors.hpp"
 #include "actors/runtime/io_thread.hpp"
 
@@ -59,6 +60,7 @@ struct bridge_caller_state {
     std::map<std::uint64_t, std::function<void(caf::error)>> calls;
   };
   std::map<caf::actor_addr, waiting> pending;
+  std::shared_ptr<const berth_handles> actors;  // for the supervisor's last failure
 
   static inline const char* name = "berth.api_caller";
 };
@@ -68,29 +70,39 @@ struct api_bridge {
   std::shared_ptr<io_thread> io;
   kj::Timer* timer = nullptr;  // the KJ loop's timer
   caf::actor caller;           // see with_caller()
+  std::shared_ptr<const berth_handles> actors;
 };
 
 // The answer for calls cut short by their receiver's end: `internal` naming
 // the actor and the cause (the supervisor restarts it), `unavailable` when
 // berthd is stopping.
-inline caf::error cut_short(const std::string& actor, const caf::error& reason) {
-  if (reason == caf::exit_reason::user_shutdown || reason == caf::exit_reason::kill)
-    return make_error(errc::unavailable, actor + " stopped before it answered (berthd is stopping)");
-  auto why = error_code(reason) == errc::internal && reason.category() == error_category
-                 ? error_message(reason)
-                 : actor + " ended: " + caf::to_string(reason);
+// An actor under the failed one (a task under the registry) may end before it
+// hears the reason; then the supervisor's last failure names it.
+inline caf::error cut_short(const std::string& actor, const caf::error& reason,
+                            const berth_handles* actors) {
+  bool ours = error_code(reason) == errc::internal && reason.category() == error_category;
+  std::string failure = actors && !ours ? actors->recent_failure(std::chrono::seconds(10)) : "";
+  if (failure.empty() &&
+      (reason == caf::exit_reason::user_shutdown || reason == caf::exit_reason::kill))
+    return make_error(errc::unavailable,
+                      actor + " stopped before it answered (berthd is stopping)");
+  auto why = ours               ? error_message(reason)
+             : !failure.empty() ? failure
+                                : actor + " ended: " + caf::to_string(reason);
   return make_error(errc::internal, "the request was cut short: " + why +
                                         "; berthd's supervisor restarts it, try again");
 }
 
 // Runs the jobs it is sent, in order; ends with an exit message.
-inline caf::behavior bridge_caller(bridge_self* self) {
+inline caf::behavior bridge_caller(bridge_self* self, std::shared_ptr<const berth_handles> actors) {
+  self->state.actors = std::move(actors);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto it = self->state.pending.find(msg.source);
     if (it == self->state.pending.end()) return;
     auto gone = std::move(it->second);
     self->state.pending.erase(it);
-    for (auto& [key, fail] : gone.calls) fail(cut_short(gone.actor, msg.reason));
+    for (auto& [key, fail] : gone.calls)
+      fail(cut_short(gone.actor, msg.reason, self->state.actors.get()));
   });
   return {[self](bridge_job& job) { job.run(self); }};
 }
@@ -98,7 +110,7 @@ inline caf::behavior bridge_caller(bridge_self* self) {
 // A copy of `b` with a caller of its own (for one capability). Stop it with
 // caf::anon_send_exit(b.caller, caf::exit_reason::user_shutdown).
 inline api_bridge with_caller(api_bridge b) {
-  b.caller = b.sys->spawn(bridge_caller);
+  b.caller = b.sys->spawn(bridge_caller, b.actors);
   return b;
 }
 
@@ -157,12 +169,13 @@ inline bool settle(bridge_self* self, const caf::actor_addr& addr, std::uint64_t
 }
 
 template <class Reply, class Handle, class Tuple>
-void send_request(bridge_self* self, std::shared_ptr<io_thread> io, std::uint64_t key,
-                  Handle dest, Tuple args) {
+void send_request(bridge_self* self, std::shared_ptr<io_thread> io, std::uint64_t key, Handle dest,
+                  Tuple args) {
   if (!dest) {
-    answer<Reply>(io, key,
-                  caf::expected<reply_t<Reply>>{make_error(
-                      errc::unavailable, "berthd is starting or restarting its actors; try again")});
+    answer<Reply>(
+        io, key,
+        caf::expected<reply_t<Reply>>{make_error(
+            errc::unavailable, "berthd is starting or restarting its actors; try again")});
     return;
   }
   auto addr = track<Reply>(self, io, key, dest);

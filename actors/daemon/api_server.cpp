@@ -282,7 +282,8 @@ class berth_service final : public Berth::Server {
       ir.progress_to = forwarder;
     }
     auto forwarder = ir.progress_to;
-    return ask<std::vector<image_record>>(bridge_, actors_->images(), img_import_atom::value, std::move(ir))
+    return ask<std::vector<image_record>>(bridge_, actors_->images(), img_import_atom::value,
+                                          std::move(ir))
         .then([this, ctx, key, forwarder](caf::expected<std::vector<image_record>> got) mutable {
           if (key) bridge_.io->drop(key);
           if (forwarder) caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
@@ -352,7 +353,8 @@ class berth_service final : public Berth::Server {
     auto forwarder = bridge_.sys->spawn(event_forwarder, bridge_.io, key);
     io.keep(key, kj::heap<event_pump>(r.getSink(), forwarder));
     auto who = caf::actor_cast<event_subscriber>(forwarder);
-    return ask<std::uint64_t>(bridge_, actors_->events(), subscribe_atom::value, std::move(filter), who)
+    return ask<std::uint64_t>(bridge_, actors_->events(), subscribe_atom::value, std::move(filter),
+                              who)
         .then([this, ctx, key](caf::expected<std::uint64_t> seq) mutable {
           auto resp = ctx.getResults().initResp();
           if (!seq) {
@@ -523,7 +525,7 @@ void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
     try {
       auto receiver =
           ctx.lowLevelProvider->wrapListenSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
-      api_bridge bridge{&sys, io, &ctx.provider->getTimer(), {}};
+      api_bridge bridge{&sys, io, &ctx.provider->getTimer(), {}, actors};
       auto service = kj::heap<berth_service>(bridge, actors, cfg);
       io->keep(key, kj::heap<api_listener>(kj::mv(receiver), kj::mv(service), cfg));
       ready.set_value("");

@@ -17,8 +17,8 @@
 #include <optional>
 #include <string>
 
-#include "actors/daemon/events.hpp"
 #include "actors/daemon/berth_handles.hpp"
+#include "actors/daemon/events.hpp"
 #include "actors/daemon/registry_actor.hpp"
 #include "actors/images/images_actor.hpp"
 #include "actors/runtime/io_thread.hpp"

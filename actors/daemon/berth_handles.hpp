@@ -4,6 +4,7 @@
 // needs at each call instead of keeping the one it started with.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
@@ -52,9 +53,26 @@ class berth_handles {
     now_ = std::move(actors);
   }
 
+  // The supervisor's last failure ("berth.runtime io.berth.runc.v1 failed:
+  // ..."), so a request cut short by the restart it caused can say why.
+  void note_failure(std::string what) {
+    std::lock_guard<std::mutex> lock{mu_};
+    last_failure_ = std::move(what);
+    last_failure_at_ = std::chrono::steady_clock::now();
+  }
+  // The last failure if it happened within `within`, else "".
+  std::string recent_failure(std::chrono::milliseconds within) const {
+    std::lock_guard<std::mutex> lock{mu_};
+    if (last_failure_.empty() || std::chrono::steady_clock::now() - last_failure_at_ > within)
+      return {};
+    return last_failure_;
+  }
+
  private:
   mutable std::mutex mu_;
   berth_actors now_;
+  std::string last_failure_;
+  std::chrono::steady_clock::time_point last_failure_at_;
 };
 
 }  // namespace berth

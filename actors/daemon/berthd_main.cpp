@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
     if (sig < 0) malloc_trim(0);
   }
   if (gave_up)
-    spdlog::critical("berthd stopping: its supervisor gave up (see above); containers keep running");
+    spdlog::critical(
+        "berthd stopping: its supervisor gave up (see above); containers keep running");
   else
     spdlog::info("berthd stopping on signal {}; containers keep running", sig);
   ::unlink(cfg.address.substr(5).c_str());

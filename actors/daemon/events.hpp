@@ -19,8 +19,8 @@
 #include <cstdint>
 #include <string>
 
-#include "actors/supervised.hpp"
 #include "actors/runtime/shim_messages.hpp"
+#include "actors/supervised.hpp"
 
 namespace berth {
 

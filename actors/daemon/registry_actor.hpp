@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "actors/supervised.hpp"
 #include "actors/daemon/container_actor.hpp"
 #include "actors/images/images_actor.hpp"
+#include "actors/supervised.hpp"
 
 namespace berth {
 

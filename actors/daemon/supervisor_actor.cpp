@@ -17,7 +17,7 @@ namespace {
 enum class child_kind { store, events, images, runtime, registry };
 
 struct child {
-  std::string name;     // "berth.store", "berth.runtime io.berth.runc.v1", ...
+  std::string name;  // "berth.store", "berth.runtime io.berth.runc.v1", ...
   child_kind kind;
   std::string runtime;  // the runtime's name, for child_kind::runtime
   caf::actor handle;    // the current incarnation; null while stopped
@@ -203,14 +203,15 @@ void fail(supervisor_pointer self, const std::string& name, const std::string& w
     give_up(self, "berthd stops: " + std::to_string(st.failures.size()) +
                       " failures of its actors within " +
                       std::to_string(st.cfg.restarts.window.count()) + " ms (the limit is " +
-                      std::to_string(st.cfg.restarts.max_restarts) + "); the last: " + name +
-                      ": " + why);
+                      std::to_string(st.cfg.restarts.max_restarts) + "); the last: " + name + ": " +
+                      why);
     return;
   }
   size_t from = 0;
   while (from < st.children.size() && st.children[from].name != name) ++from;
   if (from == st.children.size()) from = st.children.size() - 1;  // the registry
   ++st.restarts;
+  st.handles->note_failure(name + " failed: " + why);
   spdlog::error("{} failed: {}; restarting it{} (restart {})", name, why,
                 from + 1 < st.children.size() ? " and the actors that depend on it" : "",
                 st.restarts);

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "actors/supervised.hpp"
 #include "actors/images/images_messages.hpp"
 #include "actors/store/store_actor.hpp"
+#include "actors/supervised.hpp"
 
 namespace berth {
 

@@ -25,10 +25,10 @@
 #include <memory>
 #include <string>
 
-#include "actors/supervised.hpp"
 #include "actors/runtime/io_thread.hpp"
 #include "actors/runtime/shim_messages.hpp"
 #include "actors/runtime/shim_proxy.hpp"
+#include "actors/supervised.hpp"
 
 namespace berth {
 

@@ -100,8 +100,11 @@ struct supervised_berth {
     caf::scoped_actor self{*sys};
     std::pair<std::uint32_t, bool> out{0, false};
     self->request(b.supervisor, 10s, supervisor_restarts_atom::value)
-        .receive([&](std::uint32_t n, bool serving) { out = {n, serving}; },
-                 [&](caf::error&) {});
+        .receive(
+            [&](std::uint32_t n, bool serving) {
+              out = {n, serving};
+            },
+            [&](caf::error&) {});
     return out;
   }
 };
