@@ -1,6 +1,7 @@
 #include "actors/daemon/api_connection.hpp"
 
 #include <capnp/dynamic.h>
+#include <spdlog/spdlog.h>
 
 #include <string>
 
@@ -15,6 +16,19 @@ capnp::ReaderOptions api_reader_options() {
   o.traversalLimitInWords = kApiTraversalLimitWords;
   o.nestingLimit = kApiNestingLimit;
   return o;
+}
+
+kj::Promise<kj::Maybe<capnp::MessageReaderAndFds>> logged_message_stream::tryReadMessage(
+    kj::ArrayPtr<kj::AutoCloseFd> fd_space, capnp::ReaderOptions options,
+    kj::ArrayPtr<capnp::word> scratch) {
+  return inner_.tryReadMessage(fd_space, options, scratch)
+      .catch_([this](kj::Exception&& e) -> kj::Promise<kj::Maybe<capnp::MessageReaderAndFds>> {
+        // A client that hangs up is not news; one whose message is refused is.
+        if (e.getType() != kj::Exception::Type::DISCONNECTED)
+          spdlog::warn("API connection from {}: refused a message and closed the connection: {}",
+                       who_, e.getDescription().cStr());
+        return kj::mv(e);
+      });
 }
 
 // Holds one place in the count while a call is in flight; given back when

@@ -13,10 +13,12 @@
 #include <capnp/capability.h>
 #include <capnp/message.h>
 #include <capnp/schema.h>
+#include <capnp/serialize-async.h>
 #include <kj/refcount.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace berth {
 
@@ -33,6 +35,39 @@ inline constexpr int kApiNestingLimit = 24;
 inline constexpr std::size_t kMaxCallsInFlight = 256;
 
 capnp::ReaderOptions api_reader_options();
+
+// The message stream of one client: Cap'n Proto's own over the socket, plus
+// a warning in berthd's log when a message cannot be read (past the reader
+// limits, or malformed). The RPC system then drops the connection, and the
+// client may only see the socket close while it is still writing.
+class logged_message_stream final : public capnp::MessageStream {
+ public:
+  logged_message_stream(kj::AsyncIoStream& stream, std::string who)
+      : inner_(stream), who_(std::move(who)) {}
+
+  using capnp::MessageStream::tryReadMessage;
+  using capnp::MessageStream::writeMessage;
+  using capnp::MessageStream::writeMessages;
+
+  kj::Promise<kj::Maybe<capnp::MessageReaderAndFds>> tryReadMessage(
+      kj::ArrayPtr<kj::AutoCloseFd> fd_space, capnp::ReaderOptions options,
+      kj::ArrayPtr<capnp::word> scratch) override;
+  kj::Promise<void> writeMessage(
+      kj::ArrayPtr<const int> fds,
+      kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments) override {
+    return inner_.writeMessage(fds, segments);
+  }
+  kj::Promise<void> writeMessages(
+      kj::ArrayPtr<kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>> messages) override {
+    return inner_.writeMessages(messages);
+  }
+  kj::Maybe<int> getSendBufferSize() override { return inner_.getSendBufferSize(); }
+  kj::Promise<void> end() override { return inner_.end(); }
+
+ private:
+  capnp::AsyncIoMessageStream inner_;
+  std::string who_;
+};
 
 // The shared state of one connection's gates.
 class call_gate final : public kj::Refcounted {

@@ -451,11 +451,14 @@ bool peer_allowed(int fd, const api_server_config& cfg, std::string& who) {
 // with berthd's reader limits, and an RPC system whose bootstrap is a Berth
 // service of its own behind the connection's call gate.
 struct api_connection {
-  api_connection(kj::Own<kj::AsyncIoStream>&& s, capnp::Capability::Client bootstrap)
+  api_connection(kj::Own<kj::AsyncIoStream>&& s, const std::string& who,
+                 capnp::Capability::Client bootstrap)
       : stream(kj::mv(s)),
-        network(*stream, capnp::rpc::twoparty::Side::SERVER, api_reader_options()),
+        messages(*stream, who),
+        network(messages, capnp::rpc::twoparty::Side::SERVER, api_reader_options()),
         rpc(capnp::makeRpcServer(network, kj::mv(bootstrap))) {}
   kj::Own<kj::AsyncIoStream> stream;
+  logged_message_stream messages;
   capnp::TwoPartyVatNetwork network;
   capnp::RpcSystem<capnp::rpc::twoparty::VatId> rpc;
 };
@@ -483,7 +486,7 @@ class api_listener final : public io_thread::resource, private kj::TaskSet::Erro
         fd = *f;
       }
       if (fd >= 0 && peer_allowed(fd, cfg_, who)) {
-        serve(kj::mv(conn));
+        serve(kj::mv(conn), who);
       } else {
         spdlog::warn(
             "refused API connection from {}: not root, not berthd's user and not in "
@@ -493,14 +496,14 @@ class api_listener final : public io_thread::resource, private kj::TaskSet::Erro
       accept_next();
     }));
   }
-  void serve(kj::Own<kj::AsyncIoStream> conn) {
+  void serve(kj::Own<kj::AsyncIoStream> conn, const std::string& who) {
     auto gate = kj::refcounted<call_gate>();
     capnp::Capability::Client service = make_service_(kj::addRef(*gate));
     auto bootstrap = gate->guard(kj::mv(service), capnp::Schema::from<Berth>());
-    auto c = kj::heap<api_connection>(kj::mv(conn), kj::mv(bootstrap));
+    auto c = kj::heap<api_connection>(kj::mv(conn), who, kj::mv(bootstrap));
     // The connection lives until the client hangs up, or until a message of
-    // its breaks the reader limits (Cap'n Proto then aborts the connection,
-    // telling the client why).
+    // its breaks the reader limits (Cap'n Proto then aborts the connection;
+    // logged_message_stream logs why).
     auto done = c->network.onDisconnect();
     tasks_.add(done.attach(kj::mv(c)));
   }
