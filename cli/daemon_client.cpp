@@ -14,7 +14,8 @@ void add_global_options(CLI::App& app, global_options& opts) {
       ->capture_default_str();
   // A number of seconds, or with a unit: 500ms, 10s, 2m.
   app.add_option("--timeout", opts.timeout_seconds,
-                 "deadline for connecting and for each call (0: none)")
+                 "deadline for connecting and for each quick call (default 30s; 0: none; "
+                 "wait, attach, events, logs -f and run's wait have none)")
       ->transform(
           CLI::AsNumberWithUnit(std::map<std::string, double>{{"ms", 0.001}, {"s", 1}, {"m", 60}},
                                 CLI::AsNumberWithUnit::CASE_SENSITIVE, "DURATION"))
@@ -78,8 +79,9 @@ std::string daemon_client::describe(const kj::Exception& e) const {
   if (description.find("timed out") != std::string::npos ||
       e.getType() == kj::Exception::Type::OVERLOADED) {
     char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%g", opts_.timeout_seconds);
-    return std::string("no answer from berthd within ") + seconds + " s (--timeout)";
+    std::snprintf(seconds, sizeof seconds, "%g", deadline_seconds());
+    return std::string("no answer from berthd within ") + seconds + "s (deadline exceeded" +
+           (opts_.timeout_seconds < 0 ? "; --timeout changes it)" : ")");
   }
   if (e.getType() == kj::Exception::Type::DISCONNECTED) {
     return "berthd at " + opts_.address + " is not reachable or hung up (" + description + ")";

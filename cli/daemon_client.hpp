@@ -22,11 +22,19 @@ namespace api = wire::api;
 
 inline constexpr const char* kDefaultAddress = "unix:/run/berth/berth.sock";
 inline constexpr const char* kClientVersion = "0.1.0";
+// The deadline of a call that should be quick (listing, info, create,
+// delete, kill, pause, resume, version, connecting) when --timeout is not
+// given: a berthd that does not answer within it is reported, not waited on
+// forever. Calls that last as long as a process does (wait, attach, events,
+// logs --follow, run's wait, image import) have none (wait_unbounded).
+inline constexpr double kDefaultCallDeadlineSeconds = 30;
 
 struct global_options {
   std::string address = kDefaultAddress;
   std::string ns = "default";
-  double timeout_seconds = 0;  // 0: wait as long as it takes, as ctr does
+  // --timeout: the deadline of each quick call; 0 for none; negative when
+  // not given (kDefaultCallDeadlineSeconds then applies).
+  double timeout_seconds = -1;
   bool debug = false;
 };
 
@@ -48,8 +56,9 @@ class daemon_client {
   const std::string& ns() const { return opts_.ns; }
   const global_options& options() const { return opts_; }
 
-  // Waits for a call's response, bounded by --timeout when it is set. A
-  // broken connection or the deadline becomes a command_error naming `what`.
+  // Waits for a call's response, bounded by --timeout (or by
+  // kDefaultCallDeadlineSeconds when it is not given). A broken connection or
+  // the deadline becomes a command_error naming `what`.
   template <typename T>
   T wait(kj::Promise<T>&& promise, const std::string& what) {
     return wait_impl(bounded(kj::mv(promise)), what);
@@ -69,10 +78,15 @@ class daemon_client {
   void debug(const std::string& message) const;
 
  private:
+  // The deadline of quick calls in seconds, 0 for none.
+  double deadline_seconds() const {
+    return opts_.timeout_seconds < 0 ? kDefaultCallDeadlineSeconds : opts_.timeout_seconds;
+  }
+
   template <typename T>
   kj::Promise<T> bounded(kj::Promise<T>&& promise) {
-    if (opts_.timeout_seconds <= 0) return kj::mv(promise);
-    auto ms = static_cast<int64_t>(opts_.timeout_seconds * 1000);
+    if (deadline_seconds() <= 0) return kj::mv(promise);
+    auto ms = static_cast<int64_t>(deadline_seconds() * 1000);
     return io_.provider->getTimer().timeoutAfter(ms * kj::MILLISECONDS, kj::mv(promise));
   }
 

@@ -12,11 +12,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <future>
 #include <stdexcept>
 #include <vector>
 
 #include "actors/daemon/api_bridge.hpp"
+#include "actors/daemon/api_connection.hpp"
 #include "actors/daemon/api_convert.hpp"
 #include "actors/daemon/api_task.hpp"
 #include "actors/errors.hpp"
@@ -151,8 +153,11 @@ class subscription final : public wire::api::Subscription::Server {
 class berth_service final : public Berth::Server {
  public:
   berth_service(api_bridge bridge, std::shared_ptr<const berth_handles> actors,
-                const api_server_config& cfg)
-      : bridge_(with_caller(std::move(bridge))), actors_(std::move(actors)), cfg_(cfg) {}
+                const api_server_config& cfg, kj::Own<call_gate> gate)
+      : gate_(kj::mv(gate)),
+        bridge_(with_caller(std::move(bridge))),
+        actors_(std::move(actors)),
+        cfg_(cfg) {}
 
   ~berth_service() noexcept(false) {
     caf::anon_send_exit(bridge_.caller, caf::exit_reason::user_shutdown);
@@ -399,9 +404,14 @@ class berth_service final : public Berth::Server {
 
   wire::api::Task::Client task_capability(const task_handle& h) {
     auto log = cfg_.state_dir + "/" + h.info.ns + "/" + h.info.id + "/task.log";
-    return make_task_capability(bridge_, h.task, h.info.ns, h.info.id, log);
+    // Calls on the task count against this connection's bound too.
+    return gate_
+        ->guard(make_task_capability(bridge_, h.task, h.info.ns, h.info.id, log),
+                capnp::Schema::from<wire::api::Task>())
+        .castAs<wire::api::Task>();
   }
 
+  kj::Own<call_gate> gate_;
   api_bridge bridge_;
   // Read at each call: the supervisor replaces an actor that failed.
   std::shared_ptr<const berth_handles> actors_;
@@ -436,13 +446,32 @@ bool peer_allowed(int fd, const api_server_config& cfg, std::string& who) {
   return false;
 }
 
+// One client's connection: its stream, the two-party network reading it
+// with berthd's reader limits, and an RPC system whose bootstrap is a Berth
+// service of its own behind the connection's call gate.
+struct api_connection {
+  api_connection(kj::Own<kj::AsyncIoStream>&& s, const std::string& who,
+                 capnp::Capability::Client bootstrap)
+      : stream(kj::mv(s)),
+        messages(*stream, who),
+        network(messages, capnp::rpc::twoparty::Side::SERVER, api_reader_options()),
+        rpc(capnp::makeRpcServer(network, kj::mv(bootstrap))) {}
+  kj::Own<kj::AsyncIoStream> stream;
+  logged_message_stream messages;
+  capnp::TwoPartyVatNetwork network;
+  capnp::RpcSystem<capnp::rpc::twoparty::VatId> rpc;
+};
+
 class api_listener final : public io_thread::resource, private kj::TaskSet::ErrorHandler {
  public:
-  api_listener(kj::Own<kj::ConnectionReceiver> receiver, Berth::Client bootstrap,
+  // Makes the Berth service of one new connection, given its gate.
+  using service_factory = std::function<kj::Own<Berth::Server>(kj::Own<call_gate>)>;
+
+  api_listener(kj::Own<kj::ConnectionReceiver> receiver, service_factory make_service,
                api_server_config cfg)
       : cfg_(std::move(cfg)),
         receiver_(kj::mv(receiver)),
-        server_(kj::mv(bootstrap)),
+        make_service_(std::move(make_service)),
         tasks_(*this) {
     accept_next();
   }
@@ -456,7 +485,7 @@ class api_listener final : public io_thread::resource, private kj::TaskSet::Erro
         fd = *f;
       }
       if (fd >= 0 && peer_allowed(fd, cfg_, who)) {
-        server_.accept(kj::mv(conn));
+        serve(kj::mv(conn), who);
       } else {
         spdlog::warn(
             "refused API connection from {}: not root, not berthd's user and not in "
@@ -466,13 +495,24 @@ class api_listener final : public io_thread::resource, private kj::TaskSet::Erro
       accept_next();
     }));
   }
+  void serve(kj::Own<kj::AsyncIoStream> conn, const std::string& who) {
+    auto gate = kj::refcounted<call_gate>();
+    capnp::Capability::Client service = make_service_(kj::addRef(*gate));
+    auto bootstrap = gate->guard(kj::mv(service), capnp::Schema::from<Berth>());
+    auto c = kj::heap<api_connection>(kj::mv(conn), who, kj::mv(bootstrap));
+    // The connection lives until the client hangs up, or until a message of
+    // its breaks the reader limits (Cap'n Proto then aborts the connection;
+    // logged_message_stream logs why).
+    auto done = c->network.onDisconnect();
+    tasks_.add(done.attach(kj::mv(c)));
+  }
   void taskFailed(kj::Exception&& e) override {
     spdlog::error("API listener: {}", e.getDescription().cStr());
   }
 
   api_server_config cfg_;
   kj::Own<kj::ConnectionReceiver> receiver_;
-  capnp::TwoPartyServer server_;
+  service_factory make_service_;
   kj::TaskSet tasks_;
 };
 
@@ -526,8 +566,10 @@ void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
       auto receiver =
           ctx.lowLevelProvider->wrapListenSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
       api_bridge bridge{&sys, io, &ctx.provider->getTimer(), {}, actors};
-      auto service = kj::heap<berth_service>(bridge, actors, cfg);
-      io->keep(key, kj::heap<api_listener>(kj::mv(receiver), kj::mv(service), cfg));
+      auto make_service = [bridge, actors, cfg](kj::Own<call_gate> gate) -> kj::Own<Berth::Server> {
+        return kj::heap<berth_service>(bridge, actors, cfg, kj::mv(gate));
+      };
+      io->keep(key, kj::heap<api_listener>(kj::mv(receiver), make_service, cfg));
       ready.set_value("");
     } catch (const kj::Exception& e) {
       ready.set_value(e.getDescription().cStr());

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/errors.hpp"
+#include "actors/runtime/wire_text.hpp"
 
 namespace berth {
 namespace {
@@ -49,10 +50,57 @@ caf::error invalid(const std::string& id, const std::string& why) {
   return make_error(errc::invalid_argument, "invalid options for container " + id + ": " + why);
 }
 
+// Every string the spec will hold, checked before nlohmann sees it: its dump
+// throws type_error 316 on invalid UTF-8, and a NUL would cut a path or an
+// argument where runc reads it as a C string. The options may come from an
+// image's config as well as from a request, so the API's validation is not
+// the only gate. Returns "" or "<field>: <rule>".
+std::string bad_string(const std::string& ns, const std::string& id, const container_options& o,
+                       const std::string& root_path) {
+  auto check = [](const std::string& field, const std::string& s) -> std::string {
+    auto why = wire_text::problem(s, s.size());
+    return why.empty() ? "" : field + ": " + why;
+  };
+  auto each = [&](const std::string& field, const std::vector<std::string>& xs) -> std::string {
+    for (std::size_t i = 0; i < xs.size(); ++i)
+      if (auto why = check(field + "[" + std::to_string(i) + "]", xs[i]); !why.empty()) return why;
+    return "";
+  };
+  for (auto why : {check("namespace", ns), check("id", id), check("root path", root_path),
+                   each("args", o.args), each("env", o.env), check("cwd", o.cwd),
+                   check("hostname", o.hostname)})
+    if (!why.empty()) return why;
+  for (std::size_t i = 0; i < o.mounts.size(); ++i) {
+    const auto& m = o.mounts[i];
+    auto at = "mounts[" + std::to_string(i) + "].";
+    for (auto why : {check(at + "type", m.type), check(at + "source", m.source),
+                     check(at + "destination", m.destination), each(at + "options", m.options)})
+      if (!why.empty()) return why;
+  }
+  return "";
+}
+
+caf::expected<std::string> spec_json(const std::string& ns, const std::string& id,
+                                     const container_options& o, const std::string& root_path);
+
 }  // namespace
 
 caf::expected<std::string> generate_spec(const std::string& ns, const std::string& id,
                                          const container_options& o, const std::string& root_path) {
+  if (auto why = bad_string(ns, id, o, root_path); !why.empty()) return invalid(id, why);
+  try {
+    return spec_json(ns, id, o, root_path);
+  } catch (const std::exception& e) {
+    // Nothing above should let one through; if one does, it is this
+    // container's error, not the calling actor's crash.
+    return invalid(id, std::string("cannot write its OCI spec: ") + e.what());
+  }
+}
+
+namespace {
+
+caf::expected<std::string> spec_json(const std::string& ns, const std::string& id,
+                                     const container_options& o, const std::string& root_path) {
   if (o.args.empty())
     return invalid(id, "no command to run (give ARGS, or an image whose config has one)");
   std::vector<std::string> env;
@@ -152,5 +200,7 @@ caf::expected<std::string> generate_spec(const std::string& ns, const std::strin
   };
   return config.dump(2) + "\n";
 }
+
+}  // namespace
 
 }  // namespace berth

@@ -1,6 +1,9 @@
 #include "actors/runtime/wire_convert.hpp"
 
+#include <kj/exception.h>
+
 #include "actors/errors.hpp"
+#include "actors/runtime/wire_text.hpp"
 
 namespace berth::convert {
 
@@ -21,6 +24,27 @@ namespace {
 template <class List>
 void fill_texts(List list, const std::vector<std::string>& xs) {
   for (unsigned i = 0; i < xs.size(); ++i) list.set(i, xs[i]);
+}
+
+// A shim is trusted to run containers, not to send well-formed text: what it
+// answers is checked like a client's request. A bad string is thrown as a
+// kj::Exception from the KJ callback that reads the answer; shim_link turns
+// that into an error value for that one call ("shim ... failed state: broken
+// shim: ..."), and a bad event is refused to the shim's publish call, so
+// nothing malformed reaches an actor and no exception does either.
+constexpr std::size_t kMaxShimText = 64 * 1024;     // ids, paths, commands, messages
+constexpr std::size_t kMaxShimProcesses = 1 << 16;  // entries of one pids answer
+
+[[noreturn]] void broken_shim(const char* field, const std::string& why) {
+  kj::throwFatalException(kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
+                                        kj::str("broken shim: ", field, ": ", why.c_str())));
+}
+
+std::string text(capnp::Text::Reader t, const char* field) {
+  std::string_view s(t.begin(), t.size());
+  auto why = wire_text::problem(s, kMaxShimText);
+  if (!why.empty()) broken_shim(field, why);
+  return std::string(s);
 }
 
 caf::timestamp from_ns(std::int64_t ns) {
@@ -79,11 +103,13 @@ void fill(wire::Resources::Builder b, const resource_limits& x) {
 }
 
 stdio_paths from_wire(wire::Stdio::Reader r) {
-  return {r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal(), r.getOpenStdin()};
+  return {text(r.getStdin(), "stdio.stdin"), text(r.getStdout(), "stdio.stdout"),
+          text(r.getStderr(), "stdio.stderr"), r.getTerminal(), r.getOpenStdin()};
 }
 
 exit_status from_wire(wire::ExitStatus::Reader r) {
-  return {r.getCode(), r.getSignal(), from_ns(r.getExitedAt()), r.getReason()};
+  return {r.getCode(), r.getSignal(), from_ns(r.getExitedAt()),
+          text(r.getReason(), "exit status reason")};
 }
 
 shim_status from_wire(wire::TaskStatus s) {
@@ -94,14 +120,14 @@ shim_status from_wire(wire::TaskStatus s) {
 }
 
 shim_info from_wire(wire::shim::ConnectResponse::Reader r) {
-  return {r.getShimPid(), r.getTaskPid(), r.getVersion()};
+  return {r.getShimPid(), r.getTaskPid(), text(r.getVersion(), "version")};
 }
 
 process_state from_wire(wire::shim::StateResponse::Reader r) {
   process_state s;
-  s.id = r.getId();
-  s.exec_id = r.getExecId();
-  s.bundle = r.getBundle();
+  s.id = text(r.getId(), "state id");
+  s.exec_id = text(r.getExecId(), "state execId");
+  s.bundle = text(r.getBundle(), "state bundle");
   s.pid = r.getPid();
   s.status = from_wire(r.getStatus());
   s.stdio = from_wire(r.getStdio());
@@ -111,7 +137,14 @@ process_state from_wire(wire::shim::StateResponse::Reader r) {
 
 std::vector<process_info> from_wire(wire::shim::PidsResponse::Reader r) {
   std::vector<process_info> out;
-  for (auto p : r.getProcesses()) out.push_back({p.getPid(), p.getExecId(), p.getCommand()});
+  auto ps = r.getProcesses();
+  if (ps.size() > kMaxShimProcesses)
+    broken_shim("pids answer", "lists " + std::to_string(ps.size()) + " processes (limit " +
+                                   std::to_string(kMaxShimProcesses) + ")");
+  out.reserve(ps.size());
+  for (auto p : ps)
+    out.push_back({p.getPid(), text(p.getExecId(), "process execId"),
+                   text(p.getCommand(), "process command")});
   return out;
 }
 
@@ -127,15 +160,15 @@ task_stats from_wire(wire::Stats::Reader r) {
 shim_event from_wire(wire::Event::Reader r) {
   shim_event e;
   e.sequence = r.getSequence();
-  e.ns = r.getNamespace();
-  e.id = r.getId();
+  e.ns = text(r.getNamespace(), "event namespace");
+  e.id = text(r.getId(), "event id");
   e.time = from_ns(r.getTimestamp());
-  e.topic = r.getTopic();
+  e.topic = text(r.getTopic(), "event topic");
   switch (r.which()) {
     case wire::Event::TASK_CREATE:
       e.kind = shim_event_kind::task_create;
       e.pid = r.getTaskCreate().getPid();
-      e.bundle = r.getTaskCreate().getBundle();
+      e.bundle = text(r.getTaskCreate().getBundle(), "event bundle");
       break;
     case wire::Event::TASK_START:
       e.kind = shim_event_kind::task_start;
@@ -143,7 +176,7 @@ shim_event from_wire(wire::Event::Reader r) {
       break;
     case wire::Event::TASK_EXIT:
       e.kind = shim_event_kind::task_exit;
-      e.exec_id = r.getTaskExit().getExecId();
+      e.exec_id = text(r.getTaskExit().getExecId(), "event execId");
       e.pid = r.getTaskExit().getPid();
       e.status = from_wire(r.getTaskExit().getStatus());
       break;
@@ -163,11 +196,11 @@ shim_event from_wire(wire::Event::Reader r) {
       break;
     case wire::Event::TASK_EXEC_ADDED:
       e.kind = shim_event_kind::task_exec_added;
-      e.exec_id = r.getTaskExecAdded().getExecId();
+      e.exec_id = text(r.getTaskExecAdded().getExecId(), "event execId");
       break;
     case wire::Event::TASK_EXEC_STARTED:
       e.kind = shim_event_kind::task_exec_started;
-      e.exec_id = r.getTaskExecStarted().getExecId();
+      e.exec_id = text(r.getTaskExecStarted().getExecId(), "event execId");
       e.pid = r.getTaskExecStarted().getPid();
       break;
     default:
@@ -185,7 +218,7 @@ caf::error error_of(wire::Error::Reader e) {
   // A code added to the schema after this build is still a failure.
   auto berth_code = code <= static_cast<unsigned>(errc::deadline_exceeded) ? static_cast<errc>(code)
                                                                            : errc::internal;
-  return make_error(berth_code, e.getMessage());
+  return make_error(berth_code, text(e.getMessage(), "error message"));
 }
 
 }  // namespace berth::convert

@@ -82,7 +82,9 @@ TEST_CASE("global flags and their defaults", "[cli][command-line]") {
 
   auto d = parse({"c", "ls"});
   CHECK(d.globals.ns == "default");
-  CHECK(d.globals.timeout_seconds == 0);
+  // Not given: negative, so quick calls get kDefaultCallDeadlineSeconds.
+  CHECK(d.globals.timeout_seconds < 0);
+  CHECK(parse({"--timeout", "0", "c", "ls"}).globals.timeout_seconds == 0);
 }
 
 TEST_CASE("attached verbs capture SIGINT and SIGTERM; detached ones do not",
