@@ -51,8 +51,9 @@ berth_system start_berth(caf::actor_system& sys, std::shared_ptr<io_thread> io,
   if (ec)
     throw std::runtime_error("cannot create state directory " + cfg.state + ": " + ec.message());
   berth_system b;
-  b.store = spawn_store(sys, cfg.root);
-  b.events = spawn_events(sys);
+  auto store_events = spawn_store_and_events(sys, cfg.root, cfg.events);
+  b.store = store_events.store;
+  b.events = store_events.events;
   b.images = spawn_images(sys, b.store, images_config{cfg.root, cfg.snapshotter});
   registry_config rc;
   rc.state_dir = cfg.state;

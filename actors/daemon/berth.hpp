@@ -35,6 +35,7 @@ struct berth_config {
   std::string default_runtime = "io.berth.runc.v1";
   std::vector<runtime_config> runtimes;  // by name; see default_runtimes()
   std::string snapshotter = "auto";      // overlay, copy, or auto (overlay when it mounts)
+  events_config events;                  // subscriber limit, event log retention
 };
 
 // io.berth.runc.v1 and io.berth.crun.v1 with `shim_binary`, their OCI
