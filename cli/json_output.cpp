@@ -117,6 +117,12 @@ json event_fields(wire::Event::Reader e) {
               {"digest", e.getImageUpdate().getDigest().cStr()}};
     case wire::Event::IMAGE_DELETE:
       return {{"name", e.getImageDelete().getName().cStr()}};
+    case wire::Event::SUBSCRIBER_TOO_SLOW: {
+      auto x = e.getSubscriberTooSlow();
+      return {{"behind", x.getBehind()},
+              {"resume_since", x.getResumeSince()},
+              {"message", x.getMessage().cStr()}};
+    }
     case wire::Event::TASK_OOM:
     case wire::Event::TASK_PAUSED:
     case wire::Event::TASK_RESUMED:

@@ -208,7 +208,17 @@ struct EventFilter {
   namespace @0 :Text;     # empty: every namespace
   topicPrefix @1 :Text;   # e.g. "/tasks/"; empty: every topic
 }
-struct SubscribeRequest { filter @0 :EventFilter; sink @1 :T.EventSink; }
+struct SubscribeRequest {
+  filter @0 :EventFilter;
+  sink @1 :T.EventSink;
+  since @2 :UInt64 = 0xffffffffffffffff;
+  # The sequence number of the last event the subscriber saw: every matching
+  # event numbered above it is sent first (from the log berthd keeps, also
+  # across restarts), then the live ones, each exactly once and in order.
+  # 0 replays every event kept. The default (all ones) means live events only.
+  # The sink must return from each publish: a subscriber with too many
+  # events unreturned gets a final subscriberTooSlow event and is dropped.
+}
 struct SubscribeResponse { error @0 :T.Error; subscription @1 :Subscription; }
 interface Subscription {
   # Dropping this capability (or calling cancel) ends the subscription.
@@ -262,5 +272,7 @@ interface Berth {
 
   subscribe @17 (req :SubscribeRequest) -> (resp :SubscribeResponse);
   # Sends matching events to `sink` until the subscription is dropped.
-  # Errors: invalidArgument (bad filter).
+  # Errors: invalidArgument (bad filter, or `since` past the newest event),
+  # failedPrecondition (events after `since` were pruned; the message names
+  # the oldest kept).
 }

@@ -136,6 +136,13 @@ struct Event {
     imageCreate :group { name @22 :Text; digest @23 :Text; }
     imageUpdate :group { name @24 :Text; digest @25 :Text; }
     imageDelete :group { name @26 :Text; }
+    subscriberTooSlow :group {
+      # berthd's last event to a subscriber it drops for falling behind;
+      # never stored, so it carries sequence 0.
+      behind @28 :UInt64;       # events not acknowledged
+      resumeSince @29 :UInt64;  # resubscribe with since = this to lose nothing
+      message @30 :Text;        # "subscriber too slow: N events behind; resubscribe with --since S"
+    }
   }
   topic @27 :Text;        # "/tasks/exit", "/containers/create", ... (for filtering)
 }

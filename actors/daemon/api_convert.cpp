@@ -208,6 +208,13 @@ void fill(wire::Event::Builder b, const berth_event& x) {
     case event_kind::image_delete:
       b.initImageDelete().setName(x.name);
       break;
+    case event_kind::subscriber_too_slow: {
+      auto g = b.initSubscriberTooSlow();
+      g.setBehind(x.behind);
+      g.setResumeSince(x.resume_since);
+      g.setMessage(x.message);
+      break;
+    }
   }
 }
 

@@ -34,31 +34,51 @@ namespace ac = api_convert;
 // ---- event subscriptions -------------------------------------------------------
 
 // The KJ side of one subscription: its sink, and the chain of publish calls
-// that keeps events in order.
+// that keeps events in order. Each return is acknowledged to the events
+// actor, which bounds what a subscriber may leave unreturned: the chain holds
+// at most that many events.
 class event_pump final : public io_thread::resource {
  public:
-  event_pump(wire::EventSink::Client sink, caf::actor subscriber)
-      : sink_(kj::mv(sink)), subscriber_(std::move(subscriber)) {}
+  event_pump(wire::EventSink::Client sink, caf::actor subscriber, events_actor events)
+      : sink_(kj::mv(sink)), subscriber_(std::move(subscriber)), events_(std::move(events)) {}
   ~event_pump() noexcept(false) override {
     caf::anon_send_exit(subscriber_, caf::exit_reason::user_shutdown);
   }
 
-  void deliver(const berth_event& e) {
-    if (broken_) return;
+  // False once the subscription is over (the pump may then be dropped).
+  bool deliver(const berth_event& e, kj::Timer& timer) {
+    if (broken_) return false;
     auto req = sink_.publishRequest();
     ac::fill(req.initEvent(), e);
+    if (e.kind == event_kind::subscriber_too_slow) {
+      // Sent beside the chain, not after it: the client has not returned the
+      // events before it, and may never. Bounded, so a client that never
+      // reads costs berthd nothing after the deadline.
+      req.send()
+          .ignoreResult()
+          .exclusiveJoin(timer.afterDelay(30 * kj::SECONDS))
+          .detach([](kj::Exception&&) {});
+      broken_ = true;
+      return false;
+    }
+    auto who = caf::actor_cast<event_subscriber>(subscriber_);
     chain_ = chain_.then([req = kj::mv(req)]() mutable { return req.send().ignoreResult(); })
+                 .then([events = events_, who, seq = e.sequence] {
+                   caf::anon_send(events, event_ack_atom::value, who, seq);
+                 })
                  .catch_([this](kj::Exception&& ex) {
                    // The client went away: end the subscription.
                    broken_ = true;
                    caf::anon_send_exit(subscriber_, caf::exit_reason::user_shutdown);
                  })
                  .eagerlyEvaluate(nullptr);
+    return true;
   }
 
  private:
   wire::EventSink::Client sink_;
   caf::actor subscriber_;
+  events_actor events_;
   bool broken_ = false;
   kj::Promise<void> chain_ = kj::READY_NOW;
 };
@@ -68,8 +88,9 @@ caf::behavior event_forwarder(caf::event_based_actor* self, std::shared_ptr<io_t
                               std::uint64_t key) {
   return {
       [io, key](berth_event& e) {
-        io->post([io = io.get(), key, e = std::move(e)](kj::AsyncIoContext&) {
-          if (auto* pump = io->find<event_pump>(key)) pump->deliver(e);
+        io->post([io = io.get(), key, e = std::move(e)](kj::AsyncIoContext& ctx) {
+          auto* pump = io->find<event_pump>(key);
+          if (pump && !pump->deliver(e, ctx.provider->getTimer())) io->drop(key);
         });
       },
   };
@@ -356,10 +377,10 @@ class berth_service final : public Berth::Server {
     auto& io = *bridge_.io;
     auto key = io.new_key();
     auto forwarder = bridge_.sys->spawn(event_forwarder, bridge_.io, key);
-    io.keep(key, kj::heap<event_pump>(r.getSink(), forwarder));
+    io.keep(key, kj::heap<event_pump>(r.getSink(), forwarder, events_));
     auto who = caf::actor_cast<event_subscriber>(forwarder);
     return ask<std::uint64_t>(bridge_, actors_->events(), subscribe_atom::value, std::move(filter),
-                              who)
+                              who, std::uint64_t{r.getSince()})
         .then([this, ctx, key](caf::expected<std::uint64_t> seq) mutable {
           auto resp = ctx.getResults().initResp();
           if (!seq) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/daemon/events.hpp"
 #include "actors/runtime/runtime_actor.hpp"
 
 namespace berth {
@@ -25,6 +26,7 @@ struct berth_config {
   std::string default_runtime = "io.berth.runc.v1";
   std::vector<runtime_config> runtimes;  // by name; see default_runtimes()
   std::string snapshotter = "auto";      // overlay, copy, or auto (overlay when it mounts)
+  events_config events;                  // subscriber limit, event log retention
   restart_policy restarts;
   // Called once, from an actor thread, when the supervisor gives up (the
   // policy's bound was passed): berthd stops with the reason. Empty: only logged.

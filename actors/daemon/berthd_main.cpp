@@ -70,6 +70,12 @@ int main(int argc, char** argv) {
   auto* o_group = app.add_option("--group", flags.group, "group allowed on the API socket");
   auto* o_shim = app.add_option("--shim-binary", flags.shim_binary, "path of berth-shim");
   auto* o_rt = app.add_option("--default-runtime", flags.default_runtime, "runtime name");
+  auto* o_limit = app.add_option("--event-subscriber-limit", flags.event_subscriber_limit,
+                                 "events a subscriber may leave unreturned before it is dropped")
+                      ->check(CLI::PositiveNumber);
+  auto* o_keep =
+      app.add_option("--event-retention", flags.event_retention, "events kept for events --since")
+          ->check(CLI::PositiveNumber);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -87,6 +93,8 @@ int main(int argc, char** argv) {
   if (*o_group) cfg.group = flags.group;
   if (*o_shim) cfg.shim_binary = flags.shim_binary;
   if (*o_rt) cfg.default_runtime = flags.default_runtime;
+  if (*o_limit) cfg.event_subscriber_limit = flags.event_subscriber_limit;
+  if (*o_keep) cfg.event_retention = flags.event_retention;
   for (auto* dir : {&cfg.root, &cfg.state})
     if (dir->empty() || dir->front() != '/') die("\"" + *dir + "\" must be an absolute path");
   if (cfg.address.empty()) cfg.address = "unix:" + cfg.state + "/berth.sock";

@@ -43,6 +43,13 @@ std::string load_config_file(const std::string& path, daemon_config& cfg, bool m
     if (*ms <= 0) return path + ": shim_timeout_ms must be positive";
     cfg.shim_timeout = std::chrono::milliseconds(*ms);
   }
+  for (auto [key, out] : {std::pair{"event_subscriber_limit", &cfg.event_subscriber_limit},
+                          std::pair{"event_retention", &cfg.event_retention}}) {
+    if (auto n = t[key].value<int64_t>()) {
+      if (*n <= 0) return path + ": " + key + " must be positive";
+      *out = *n;
+    }
+  }
   if (auto* rts = t["runtimes"].as_table()) {
     for (auto& [name, node] : *rts) {
       auto* rt = node.as_table();
@@ -63,6 +70,8 @@ berth_config to_berth_config(const daemon_config& cfg, const std::string& shim_b
   b.state = cfg.state;
   b.default_runtime = cfg.default_runtime;
   b.snapshotter = cfg.snapshotter;
+  b.events.subscriber_limit = static_cast<std::uint64_t>(cfg.event_subscriber_limit);
+  b.events.retention = static_cast<std::uint64_t>(cfg.event_retention);
   b.runtimes = default_runtimes(shim_binary, cfg.state);
   for (auto& [name, e] : cfg.runtimes) {
     runtime_config* rc = nullptr;

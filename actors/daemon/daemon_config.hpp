@@ -9,6 +9,8 @@
 //   default_runtime = "io.berth.runc.v1"
 //   snapshotter = "auto"             # overlay, copy, or auto (copy where overlay cannot mount)
 //   shim_timeout_ms = 5000           # deadline of every shim call
+//   event_subscriber_limit = 10000   # events a subscriber may leave unreturned
+//   event_retention = 100000         # events the log keeps for --since
 //   [runtimes."io.berth.runc.v1"]
 //   runtime = "runc"                 # the OCI runtime: a name on PATH or a path
 //   root = "/run/berth/.runtime/io.berth.runc.v1"
@@ -39,6 +41,8 @@ struct daemon_config {
   std::string default_runtime = "io.berth.runc.v1";
   std::string snapshotter = "auto";  // overlay, copy or auto
   std::chrono::milliseconds shim_timeout{5000};
+  std::int64_t event_subscriber_limit = 10000;
+  std::int64_t event_retention = 100000;
   std::map<std::string, runtime_entry> runtimes;  // overrides and additions
 };
 

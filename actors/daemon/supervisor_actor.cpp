@@ -14,7 +14,7 @@
 namespace berth {
 namespace {
 
-enum class child_kind { store, events, images, runtime, registry };
+enum class child_kind { store, images, runtime, registry };
 
 struct child {
   std::string name;  // "berth.store", "berth.runtime io.berth.runc.v1", ...
@@ -79,12 +79,14 @@ caf::actor spawn_child(supervisor_pointer self, child& c) {
   auto& st = self->state;
   auto& sys = self->system();
   switch (c.kind) {
-    case child_kind::store:
-      st.now.store = spawn_store(sys, st.cfg.root);
-      return caf::actor_cast<caf::actor>(st.now.store);
-    case child_kind::events:
-      st.now.events = spawn_events(sys);
-      return caf::actor_cast<caf::actor>(st.now.events);
+    case child_kind::store: {
+      // One actor is both the store and the events actor: an exit and its
+      // event are one transaction (events.hpp).
+      auto both = spawn_store_and_events(sys, st.cfg.root, st.cfg.events);
+      st.now.store = both.store;
+      st.now.events = both.events;
+      return caf::actor_cast<caf::actor>(both.store);
+    }
     case child_kind::images:
       st.now.images =
           spawn_images(sys, st.now.store, images_config{st.cfg.root, st.cfg.snapshotter});
@@ -227,7 +229,6 @@ supervisor_actor::behavior_type supervisor_fun(supervisor_pointer self,
   st.io = std::move(io);
   st.handles = std::move(handles);
   st.children.push_back({"berth.store", child_kind::store, {}, nullptr});
-  st.children.push_back({"berth.events", child_kind::events, {}, nullptr});
   st.children.push_back({"berth.images", child_kind::images, {}, nullptr});
   for (auto& r : st.cfg.runtimes)
     st.children.push_back({"berth.runtime " + r.name, child_kind::runtime, r.name, nullptr});

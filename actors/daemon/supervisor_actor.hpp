@@ -1,7 +1,7 @@
 // The supervisor: berth supervises itself the way it supervises containers.
 // It starts berth's long-lived actors in dependency order
 //
-//   store → events → images → runtimes (one per name) → registry
+//   store (also the events actor) → images → runtimes (one per name) → registry
 //
 // monitors each, and when one fails (an exception escaped it, or it exited
 // on its own) logs what failed and why and starts it again, together with

@@ -23,7 +23,7 @@ namespace {
 using namespace sql;
 
 // kMigrations[v] takes a database from user_version v to v + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
 static_assert(std::size(kMigrations) == metadata_store::schema_version);
 
 std::string container_name(const std::string& ns, const std::string& id) {
@@ -365,6 +365,14 @@ caf::expected<task_record> metadata_store::delete_task(const std::string& ns,
 caf::expected<task_record> metadata_store::set_task_exit(const std::string& ns,
                                                          const std::string& id,
                                                          const task_exit& exit) {
+  std::vector<event_record> batch;
+  return set_task_exit(ns, id, exit, batch);
+}
+
+caf::expected<task_record> metadata_store::set_task_exit(const std::string& ns,
+                                                         const std::string& id,
+                                                         const task_exit& exit,
+                                                         std::vector<event_record>& batch) {
   if (auto err = check_id("namespace", ns)) return err;
   if (auto err = check_id("task id", id)) return err;
   auto name = task_name(ns, id);
@@ -377,6 +385,25 @@ caf::expected<task_record> metadata_store::set_task_exit(const std::string& ns,
         read_task, ns, id, to_string(task_status::stopped), exit.exit_code, exit.exit_signal,
         exit.exited_at, exit.exit_reason);
     if (!rec) return make_error(errc::not_found, name + " not found");
+    // The exit event, as the task actor used to publish it: at the time of
+    // the exit, with the init process's pid.
+    event_record ev;
+    ev.time = exit.exited_at == caf::timestamp{} ? caf::make_timestamp() : exit.exited_at;
+    ev.ns = ns;
+    ev.id = id;
+    ev.topic = "/tasks/exit";
+    ev.details.pid = static_cast<std::uint32_t>(rec->pid);
+    ev.details.exit_code = exit.exit_code;
+    ev.details.exit_signal = exit.exit_signal;
+    ev.details.exited_at = exit.exited_at;
+    ev.details.exit_reason = exit.exit_reason;
+    batch.push_back(std::move(ev));
+    try {
+      append_in_transaction(batch);
+    } catch (...) {
+      batch.pop_back();
+      throw;
+    }
     tx.commit();
     return std::move(*rec);
   });

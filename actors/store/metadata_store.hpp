@@ -20,7 +20,7 @@ namespace berth {
 class metadata_store {
  public:
   // Newest schema this build knows (PRAGMA user_version of a migrated db).
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
 
   // Opens or creates <root_dir>/meta.db (and root_dir itself), turns on WAL,
   // synchronous=FULL and foreign keys, and migrates the schema. Throws
@@ -53,7 +53,13 @@ class metadata_store {
   caf::expected<task_record> get_task(const std::string& ns, const std::string& id);
   caf::expected<std::vector<task_record>> list_tasks(const std::string& ns);
   caf::expected<task_record> delete_task(const std::string& ns, const std::string& id);
-  // Records the exit and marks the task stopped.
+  // Records the exit, marks the task stopped and appends its /tasks/exit
+  // event, in one transaction: an exit is reported once it is stored, and
+  // costs one fsync. `batch` (events accepted before the exit, not appended
+  // yet) goes in first; on success it holds every event appended, numbered,
+  // the exit last.
+  caf::expected<task_record> set_task_exit(const std::string& ns, const std::string& id,
+                                           const task_exit& exit, std::vector<event_record>& batch);
   caf::expected<task_record> set_task_exit(const std::string& ns, const std::string& id,
                                            const task_exit& exit);
   // Never lowers the mark (an acknowledgement may arrive late); returns it.
@@ -70,11 +76,33 @@ class metadata_store {
   // Every distinct target still named in any namespace: what content GC keeps.
   caf::expected<std::vector<std::string>> image_targets();
 
+  // The event log (metadata_store_events.cpp): one gap-free, increasing
+  // sequence for the daemon; the newest `event_retention` events are kept.
+  static constexpr std::uint64_t default_event_retention = 100000;
+  // Appends `batch` in order in one transaction, numbering each event
+  // (seq), and prunes what falls out of the retention.
+  caf::error append_events(std::vector<event_record>& batch);
+  // Up to `limit` events numbered above `after`, oldest first. Errors:
+  // invalid_argument when `after` is past the newest event;
+  // failed_precondition when events after it were pruned.
+  caf::expected<std::vector<event_record>> events_after(std::uint64_t after, std::size_t limit);
+  struct event_span {
+    std::uint64_t first = 0;  // the oldest kept; last + 1 when none is kept
+    std::uint64_t last = 0;   // the newest ever numbered (0: none yet)
+  };
+  caf::expected<event_span> event_bounds();
+  void set_event_retention(std::uint64_t keep) { event_retention_ = keep ? keep : 1; }
+  std::uint64_t event_retention() const { return event_retention_; }
+
  private:
   metadata_store(sqlite3* db, std::string path);
 
+  // Inside a transaction: appends and numbers `batch`, then prunes.
+  void append_in_transaction(std::vector<event_record>& batch);
+
   sqlite3* db_;
   std::string path_;
+  std::uint64_t event_retention_ = default_event_retention;
 };
 
 }  // namespace berth

@@ -127,6 +127,35 @@ typename Inspector::result_type inspect(Inspector& f, image_record& x) {
            x.labels, x.created_at, x.updated_at);
 }
 
+// One entry of the event log. `details` holds the fields of the event's kind
+// (an exit's status, a container's image, ...); which ones apply is the
+// topic's business (actors/daemon/events.cpp), the store keeps them all.
+struct event_details {
+  std::string exec_id;
+  std::uint32_t pid = 0;
+  std::string bundle;
+  std::int32_t exit_code = 0;
+  std::int32_t exit_signal = 0;
+  caf::timestamp exited_at{};
+  std::string exit_reason;
+  std::string image;
+  std::string runtime;
+  std::string name;
+
+  bool operator==(const event_details&) const = default;
+};
+
+struct event_record {
+  std::uint64_t seq = 0;  // assigned by the store when it appends the event
+  caf::timestamp time{};
+  std::string ns;
+  std::string id;     // the task, container or image
+  std::string topic;  // "/tasks/exit", ...
+  event_details details;
+
+  bool operator==(const event_record&) const = default;
+};
+
 // Announces the records (and vectors of them) and the berth error category.
 void add_store_types(caf::actor_system_config& cfg);
 

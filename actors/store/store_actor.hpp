@@ -14,7 +14,11 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <caf/message_handler.hpp>
+
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -73,6 +77,28 @@ using store_actor = caf::typed_actor<
     caf::replies_to<list_img_atom, std::string>::with<std::vector<image_record>>,
     caf::replies_to<del_img_atom, std::string, std::string>::with<image_record>,
     caf::replies_to<img_targets_atom>::with<std::vector<std::string>>, failpoint_message>;
+
+class metadata_store;
+
+// What the owner of the event log (actors/daemon/events.cpp) hooks into a
+// store that runs inside its actor. Both run on the store's thread.
+struct store_event_hooks {
+  // Events accepted but not appended yet: a taskExit appends them first, in
+  // its own transaction, so they keep their place before the exit.
+  std::function<std::vector<event_record>()> take_pending;
+  // Events just committed, numbered, in order (a taskExit's exit event).
+  std::function<void(std::vector<event_record>&)> committed;
+};
+
+// Opens or creates <root_dir>/meta.db (and root_dir) on the calling thread.
+// Throws std::runtime_error ("cannot open metadata store <root_dir>/meta.db:
+// <why>") when it cannot.
+std::shared_ptr<metadata_store> open_store(const std::string& root_dir);
+
+// The handlers of every store_actor message over `db`, for an actor that
+// serves more than the store (the events actor: one mailbox for a task's
+// events and its exit keeps them in order).
+caf::message_handler store_handlers(std::shared_ptr<metadata_store> db, store_event_hooks hooks);
 
 // Opens or creates <root_dir>/meta.db (creating root_dir) on the calling
 // thread, then spawns the store detached: SQLite blocks on fsync, which must

@@ -131,9 +131,11 @@ std::string api_client::remove(const std::string& ns, const std::string& id) {
   return failed;
 }
 
-void api_client::subscribe(const std::string& ns, const std::string& topic_prefix) {
+void api_client::subscribe(const std::string& ns, const std::string& topic_prefix,
+                           std::uint64_t since) {
   auto req = berth_.subscribeRequest();
   auto r = req.initReq();
+  r.setSince(since);
   r.initFilter().setNamespace(ns);
   r.getFilter().setTopicPrefix(topic_prefix);
   r.setSink(kj::heap<collecting_sink>(events));

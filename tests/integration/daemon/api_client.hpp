@@ -50,7 +50,10 @@ class api_client {
   std::string remove(const std::string& ns, const std::string& id);
 
   // Subscribes; events land in `events` while the client waits.
-  void subscribe(const std::string& ns = "", const std::string& topic_prefix = "");
+  // `since`: replay the kept events numbered above it first (the default:
+  // only what happens from now on).
+  void subscribe(const std::string& ns = "", const std::string& topic_prefix = "",
+                 std::uint64_t since = ~std::uint64_t{0});
   std::vector<seen_event> events;
   // Runs the event loop until pred() or the timeout; returns pred().
   bool pump_until(const std::function<bool()>& pred,

@@ -382,7 +382,7 @@ TEST_CASE("meta.db is in WAL mode, at the current schema version, private", "[st
   { client c{dir.root()}; }
   auto db = dir.root() + "/meta.db";
   CHECK(pragma(db, "PRAGMA journal_mode") == "wal");
-  CHECK(pragma(db, "PRAGMA user_version") == "2");
+  CHECK(pragma(db, "PRAGMA user_version") == "3");
   struct stat st {};
   REQUIRE(::stat(db.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
@@ -453,7 +453,7 @@ TEST_CASE("an unusable root fails naming the database and the reason", "[store]"
     REQUIRE(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
     auto msg = open_failure(dir.root());
-    CHECK(msg.find("meta.db: its schema version 99 is newer than this berth understands (2)") !=
+    CHECK(msg.find("meta.db: its schema version 99 is newer than this berth understands (3)") !=
           std::string::npos);
   }
   SECTION("no root configured") {
