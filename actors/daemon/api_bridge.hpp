@@ -110,7 +110,9 @@ inline caf::behavior bridge_caller(bridge_self* self, std::shared_ptr<const bert
 // A copy of `b` with a caller of its own (for one capability). Stop it with
 // caf::anon_send_exit(b.caller, caf::exit_reason::user_shutdown).
 inline api_bridge with_caller(api_bridge b) {
-  b.caller = b.sys->spawn(bridge_caller, b.actors);
+  // Hidden: the API server lives on the io_thread, which outlives the actor
+  // system's shutdown, so the system must not wait for its callers.
+  b.caller = b.sys->spawn<caf::hidden>(bridge_caller, b.actors);
   return b;
 }
 
@@ -128,9 +130,15 @@ class pending_reply final : public io_thread::resource {
 
 namespace detail {
 
+// Continuations keep the io_thread only weakly: a response handler that
+// never fires (its receiver died and the down handler answered instead)
+// would otherwise keep the io_thread, hence the API server, hence this
+// caller, alive for good, and the actor system could never shut down.
 template <class Reply>
-void answer(const std::shared_ptr<io_thread>& io, std::uint64_t key,
+void answer(const std::weak_ptr<io_thread>& weak, std::uint64_t key,
             caf::expected<reply_t<Reply>> result) {
+  auto io = weak.lock();
+  if (!io) return;  // berthd is stopping: nobody waits for the answer
   io->post([io = io.get(), key, result = std::move(result)](kj::AsyncIoContext&) mutable {
     if (auto* p = io->find<pending_reply<Reply>>(key)) {
       p->fulfiller->fulfill(std::move(result));
@@ -141,7 +149,7 @@ void answer(const std::shared_ptr<io_thread>& io, std::uint64_t key,
 
 // Remembers a call in flight to `dest`, monitoring dest for the first one.
 template <class Reply, class Handle>
-caf::actor_addr track(bridge_self* self, const std::shared_ptr<io_thread>& io, std::uint64_t key,
+caf::actor_addr track(bridge_self* self, std::weak_ptr<io_thread> io, std::uint64_t key,
                       const Handle& dest) {
   auto addr = caf::actor_cast<caf::actor_addr>(dest);
   auto& w = self->state.pending[addr];
@@ -178,10 +186,12 @@ void send_request(bridge_self* self, std::shared_ptr<io_thread> io, std::uint64_
             errc::unavailable, "berthd is starting or restarting its actors; try again")});
     return;
   }
-  auto addr = track<Reply>(self, io, key, dest);
+  std::weak_ptr<io_thread> wio = io;
+  io.reset();
+  auto addr = track<Reply>(self, wio, key, dest);
   std::apply(
       [&](auto&... xs) {
-        auto on_error = [self, io, key, addr](caf::error& err) {
+        auto on_error = [self, io = wio, key, addr](caf::error& err) {
           if (!settle(self, addr, key)) return;
           if (err == caf::sec::request_receiver_down)
             err = make_error(errc::unavailable,
@@ -192,14 +202,14 @@ void send_request(bridge_self* self, std::shared_ptr<io_thread> io, std::uint64_
         if constexpr (std::is_void_v<Reply>) {
           self->request(dest, caf::infinite, std::move(xs)...)
               .then(
-                  [self, io, key, addr] {
+                  [self, io = wio, key, addr] {
                     if (settle(self, addr, key)) answer<Reply>(io, key, caf::unit);
                   },
                   on_error);
         } else {
           self->request(dest, caf::infinite, std::move(xs)...)
               .then(
-                  [self, io, key, addr](Reply& r) {
+                  [self, io = wio, key, addr](Reply& r) {
                     if (settle(self, addr, key)) answer<Reply>(io, key, std::move(r));
                   },
                   on_error);

@@ -303,7 +303,7 @@ class berth_service final : public Berth::Server {
     std::uint64_t key = 0;
     if (r.hasProgress()) {
       key = bridge_.io->new_key();
-      auto forwarder = bridge_.sys->spawn(progress_forwarder, bridge_.io, key);
+      auto forwarder = bridge_.sys->spawn<caf::hidden>(progress_forwarder, bridge_.io, key);
       bridge_.io->keep(key, kj::heap<progress_pump>(r.getProgress()));
       ir.progress_to = forwarder;
     }
@@ -376,11 +376,12 @@ class berth_service final : public Berth::Server {
     }
     auto& io = *bridge_.io;
     auto key = io.new_key();
-    auto forwarder = bridge_.sys->spawn(event_forwarder, bridge_.io, key);
-    io.keep(key, kj::heap<event_pump>(r.getSink(), forwarder, events_));
+    auto forwarder = bridge_.sys->spawn<caf::hidden>(event_forwarder, bridge_.io, key);
+    auto events = actors_->events();
+    io.keep(key, kj::heap<event_pump>(r.getSink(), forwarder, events));
     auto who = caf::actor_cast<event_subscriber>(forwarder);
-    return ask<std::uint64_t>(bridge_, actors_->events(), subscribe_atom::value, std::move(filter),
-                              who, std::uint64_t{r.getSince()})
+    return ask<std::uint64_t>(bridge_, events, subscribe_atom::value, std::move(filter), who,
+                              std::uint64_t{r.getSince()})
         .then([this, ctx, key](caf::expected<std::uint64_t> seq) mutable {
           auto resp = ctx.getResults().initResp();
           if (!seq) {

@@ -173,6 +173,7 @@ int main(int argc, char** argv) {
     std::_Exit(gave_up ? 1 : 0);
   }).detach();
   berth::stop_berth(sys, b);
+  b.handles->set({});  // the API server, still on the io_thread, must not hold them
   io.reset();
   return gave_up ? 1 : 0;
 }

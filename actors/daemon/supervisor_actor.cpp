@@ -188,6 +188,7 @@ void start_from(supervisor_pointer self, size_t from) {
 void give_up(supervisor_pointer self, const std::string& reason) {
   spdlog::critical("{}", reason);
   stop_children(self, 0);
+  self->state.handles->set({});  // calls from now on: unavailable, at once
   answer_ready(self, make_error(errc::internal, reason));
   if (self->state.cfg.on_give_up) self->state.cfg.on_give_up(reason);
   self->quit(make_error(errc::internal, reason));

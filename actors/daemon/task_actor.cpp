@@ -570,24 +570,30 @@ caf::result<deleted_process> delete_exec(task_self self, const std::string& exec
 
 // Running or paused: only with force — kill everything, wait for the exit,
 // then delete.
+void wait_then_delete(task_self self, caf::response_promise rp) {
+  self->request(caf::actor_cast<caf::actor>(self), std::chrono::seconds(30), task_wait{})
+      .then(
+          [self, rp](const exit_status&) mutable {
+            // The exit is stored (wait answers only then): stopped.
+            do_delete(self, rp);
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
 caf::result<deleted_process> delete_live(task_self self, task_delete& x) {
   if (!x.force) return refuse(self, "delete", "; kill it first, or delete with force");
   auto rp = self->make_response_promise<deleted_process>();
   self->request(self->state.proxy, caf::infinite, shim_kill{"", 9, true})
-      .then(
-          [self, rp]() mutable {
-            self->request(caf::actor_cast<caf::actor>(self), std::chrono::seconds(30), task_wait{})
-                .then(
-                    [self, rp](const exit_status&) mutable {
-                      // The exit is stored (wait answers only then): stopped.
-                      do_delete(self, rp);
-                    },
-                    [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-          },
-          [self, rp](caf::error& err) mutable {
-            noticed(self, err);
-            rp.deliver(std::move(err));
-          });
+      .then([self, rp]() mutable { wait_then_delete(self, rp); },
+            [self, rp](caf::error& err) mutable {
+              // It exited on its own meanwhile: its exit is on the way.
+              if (error_code(err) == errc::not_found) {
+                wait_then_delete(self, rp);
+                return;
+              }
+              noticed(self, err);
+              rp.deliver(std::move(err));
+            });
   return rp;
 }
 

@@ -149,8 +149,8 @@ TEST_CASE("the registry and a task, driven with typed messages in another actor 
         "task default/emb not found");
   CHECK(ask(self, e.b.registry(), &rec, del_cont_atom::value, std::string("other"),
             std::string("emb")) == "container other/emb not found");
-  REQUIRE(ask(self, e.b.registry(), &rec, del_cont_atom::value, std::string(), std::string("emb")) ==
-          "");
+  REQUIRE(ask(self, e.b.registry(), &rec, del_cont_atom::value, std::string(),
+              std::string("emb")) == "");
   std::vector<container_record> all;
   REQUIRE(ask(self, e.b.registry(), &all, list_cont_atom::value, std::string()) == "");
   CHECK(all.empty());
