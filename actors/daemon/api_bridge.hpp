@@ -80,6 +80,9 @@ struct api_bridge {
 // hears the reason; then the supervisor's last failure names it.
 inline caf::error cut_short(const std::string& actor, const caf::error& reason,
                             const berth_handles* actors) {
+  // It finished its work (a deleted task): as for a request that reaches
+  // an actor already gone, which callers map (api_task: not_found).
+  if (reason == caf::exit_reason::normal) return caf::make_error(caf::sec::request_receiver_down);
   bool ours = error_code(reason) == errc::internal && reason.category() == error_category;
   std::string failure = actors && !ours ? actors->recent_failure(std::chrono::seconds(10)) : "";
   if (failure.empty() &&
@@ -193,10 +196,6 @@ void send_request(bridge_self* self, std::shared_ptr<io_thread> io, std::uint64_
       [&](auto&... xs) {
         auto on_error = [self, io = wio, key, addr](caf::error& err) {
           if (!settle(self, addr, key)) return;
-          if (err == caf::sec::request_receiver_down)
-            err = make_error(errc::unavailable,
-                             "the actor for this call is gone; berthd's supervisor restarts it, "
-                             "try again");
           answer<Reply>(io, key, caf::expected<reply_t<Reply>>{std::move(err)});
         };
         if constexpr (std::is_void_v<Reply>) {
