@@ -94,7 +94,12 @@ TEST_CASE("createContainer: every string and list is checked, by name", "[unit][
        },
        ""},
       {"an empty request", [](P::Builder p) { p.initReq(); }, ""},
-      {"invalid UTF-8 in the id", [](P::Builder p) { p.initReq().setId("we\xff" "b"); },
+      {"invalid UTF-8 in the id",
+       [](P::Builder p) {
+         p.initReq().setId(
+             "we\xff"
+             "b");
+       },
        "invalid argument: createContainer id: not valid UTF-8 (byte 0xff at offset 2)"},
       {"invalid UTF-8 in the namespace", [](P::Builder p) { p.initReq().setNamespace("\xfe"); },
        "invalid argument: createContainer namespace: not valid UTF-8 (byte 0xfe at offset 0)"},
