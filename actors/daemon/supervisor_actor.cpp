@@ -74,6 +74,13 @@ void answer_ready(supervisor_pointer self, caf::expected<recovery_report> result
   st.ready_waiters.clear();
 }
 
+// The first start failed: start_berth throws with `why`; nothing to supervise.
+void fail_first_start(supervisor_pointer self, const std::string& why) {
+  answer_ready(self, make_error(errc::internal, why));
+  stop_children(self, 0);
+  self->quit(caf::exit_reason::user_shutdown);
+}
+
 // Spawns child i with the handles of the children before it.
 caf::actor spawn_child(supervisor_pointer self, child& c) {
   auto& st = self->state;
@@ -116,9 +123,7 @@ caf::actor spawn_child(supervisor_pointer self, child& c) {
 void recovery_failed(supervisor_pointer self, const caf::error& err) {
   auto why = error_message(err);
   if (!self->state.started_once) {
-    answer_ready(self, make_error(errc::internal, "cannot recover the previous state: " + why));
-    stop_children(self, 0);
-    self->quit(caf::exit_reason::user_shutdown);
+    fail_first_start(self, "cannot recover the previous state: " + why);
     return;
   }
   fail(self, "berth.registry", "recovery failed: " + why);
@@ -171,9 +176,7 @@ void start_from(supervisor_pointer self, size_t from) {
     } catch (const std::exception& e) {
       auto why = std::string("cannot start ") + c.name + ": " + e.what();
       if (!st.started_once) {
-        answer_ready(self, make_error(errc::internal, why));
-        stop_children(self, 0);
-        self->quit(caf::exit_reason::user_shutdown);
+        fail_first_start(self, why);
         return;
       }
       // The next attempt comes from fail(); the policy bounds how often.
