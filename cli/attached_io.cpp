@@ -124,23 +124,11 @@ void attached_io::copy_output(int fifo, int destination) {
     // EOF (the shim closed its end), an error, or stop with nothing left.
     if (!ready || n == 0 || n < 0) break;
   }
-  // Stopping: the exit is known. The shim closes its end once it has passed
-  // on all the process wrote, so read to EOF. Under heavy load its drain may
-  // have given up before then (the exit is never held back for long) and the
-  // tail is still coming: wait for it, but never more than 2 s of silence.
-  // (This was the lost tail behind the rare integration_cli_run failure.)
+  // Stopping: whatever is still buffered was written before the exit.
   for (;;) {
     ssize_t n = read(fifo, buf, sizeof buf);
-    if (n > 0) {
-      write_all(destination, buf, static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      pollfd p{fifo, POLLIN, 0};
-      if (::poll(&p, 1, 2000) > 0) continue;
-    }
-    break;  // EOF, an error, or 2 s without a byte
+    if (n <= 0) break;
+    write_all(destination, buf, static_cast<size_t>(n));
   }
 }
 
