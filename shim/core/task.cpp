@@ -122,7 +122,7 @@ kj::Promise<maybe_failure> task::pids(std::vector<process_entry>& out) {
   if (!init_) return maybe_failure(missing(""));
   if (auto e = check(*init_, operation::pids)) return maybe_failure(e);
   return host_.runtime.ps(cfg_.id).then([this, &out](runtime_output ps) -> maybe_failure {
-    if (ps.error) return about(as_failure(std::move(ps.error)), "pids", cfg_.id);
+    if (ps.error) return about(as_failure(std::move(ps.error)), "list the processes of", cfg_.id);
     try {
       for (int pid : runc::parse_ps_output(ps.text)) {
         process_entry entry{pid, {}, read_command_line(pid)};
@@ -333,7 +333,7 @@ kj::Promise<maybe_failure> task::remove(std::string exec_id, pid_t& pid_out, exi
   status before = of(p->st);
   return as_failure(host_.runtime.remove(cfg_.id, force))
       .then([this, before, &pid_out, &out](maybe_failure err) {
-        if (err) return err;
+        if (err) return about(std::move(err), "delete", cfg_.id);
         apply(*init_, before, operation::delete_);
         if (!init_->exit)
           init_->exit = exit_record{137, SIGKILL, now_ns(), "deleted before it ran"};

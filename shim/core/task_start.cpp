@@ -170,7 +170,7 @@ kj::Promise<maybe_failure> task::start(std::string exec_id, pid_t& pid_out) {
             });
           }
           maybe_publish_init_exit();
-          return err;
+          return about(std::move(err), "start", cfg_.id);
         });
   }
 
