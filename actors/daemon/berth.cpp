@@ -1,8 +1,11 @@
 #include "actors/daemon/berth.hpp"
 
+#include <sys/stat.h>
 #include <caf/scoped_actor.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
@@ -46,12 +49,27 @@ void add_berth_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<supervisor_actor>("berth.supervisor_actor");
 }
 
+namespace {
+
+void private_directory(const std::string& dir, mode_t mode, const char* what) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || ::chmod(dir.c_str(), mode) != 0) {
+    throw std::runtime_error(std::string("cannot create ") + what + " directory " + dir + ": " +
+                             (ec ? ec.message() : std::strerror(errno)));
+  }
+}
+
+}  // namespace
+
 berth_system start_berth(caf::actor_system& sys, std::shared_ptr<io_thread> io,
                          const berth_config& cfg) {
-  std::error_code ec;
-  std::filesystem::create_directories(cfg.state, ec);
-  if (ec)
-    throw std::runtime_error("cannot create state directory " + cfg.state + ": " + ec.message());
+  // Only root may reach what leads to a container's files (the class of
+  // containerd's CVE-2021-41103): the root is 0700; the state 0711, so the
+  // socket's group can reach the API socket by its name but list nothing.
+  // Both are berth's own directories, so a wider mode found there is fixed.
+  private_directory(cfg.root, 0700, "root");
+  private_directory(cfg.state, 0711, "state");
   if (std::none_of(cfg.runtimes.begin(), cfg.runtimes.end(),
                    [&](const runtime_config& r) { return r.name == cfg.default_runtime; }))
     throw std::runtime_error("default runtime " + cfg.default_runtime + " is not configured");

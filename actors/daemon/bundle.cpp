@@ -48,10 +48,15 @@ std::string write_file(const std::string& dir, const std::string& name, const st
 
 std::string write_bundle(const std::string& dir, const std::string& spec_json,
                          const std::string& runtime) {
+  // The namespace's directory and the bundle are root's alone: through them
+  // lies the container's root filesystem (see start_berth).
   std::error_code ec;
   fs::create_directories(dir + "/rootfs", ec);
   if (ec) return "cannot create bundle " + dir + ": " + ec.message();
-  ::chmod(dir.c_str(), 0711);
+  for (const auto& d : {fs::path(dir).parent_path().string(), dir}) {
+    if (::chmod(d.c_str(), 0700) != 0)
+      return "cannot make bundle directory " + d + " private: " + std::strerror(errno);
+  }
   if (auto why = write_file(dir, "config.json", spec_json); !why.empty()) return why;
   return write_file(dir, "runtime", runtime);
 }
