@@ -73,13 +73,15 @@ fake_proxy_impl::behavior_type fake_proxy(fake_proxy_pointer self, std::shared_p
       },
       [self, sh](shim_create&) -> caf::result<std::uint32_t> {
         return call<std::uint32_t>(self, "create", [sh]() -> caf::result<std::uint32_t> {
+          if (sh->create_error) return sh->create_error;
           sh->status = shim_status::created;
           return sh->pid;
         });
       },
       [self, sh](shim_start& x) -> caf::result<std::uint32_t> {
         return call<std::uint32_t>(self, "start" + (x.exec_id.empty() ? "" : " " + x.exec_id),
-                                   [sh]() -> caf::result<std::uint32_t> {
+                                   [sh, x]() -> caf::result<std::uint32_t> {
+                                     if (!x.exec_id.empty()) return sh->pid + 1;
                                      sh->status = shim_status::running;
                                      return sh->pid;
                                    });

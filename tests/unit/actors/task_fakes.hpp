@@ -12,6 +12,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
+#include <caf/error.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -35,7 +36,7 @@ struct fake_shim {
   std::string ns = "default";
   std::string id = "web";
   std::uint32_t shim_pid = 4000;
-  std::uint32_t pid = 4242;  // the init process
+  std::uint32_t pid = 4242;  // the init process; exec processes get pid + 1
   shim_status status = shim_status::created;
   exit_status exit;  // meaningful once stopped
   // Stopped (SIGSTOP): calls get no answer, so each proxy call fails with
@@ -45,6 +46,8 @@ struct fake_shim {
   std::chrono::milliseconds deadline{5000};
   // Gone: connecting is refused (unavailable), as for a dead shim's socket.
   bool gone = false;
+  // What `runc create` answers instead of a pid, when set.
+  caf::error create_error;
   // What `berth-shim delete` reports for a shim that died before recording
   // an exit.
   exit_status cleanup_exit{255, 0, caf::timestamp{}, "no exit was recorded"};
