@@ -23,8 +23,10 @@
 #include <vector>
 
 #include "schema/identifier.hpp"
+#include "shim/core/kernel_host.hpp"
 #include "shim/core/peer_aware_stream.hpp"
 #include "shim/core/reaper.hpp"
+#include "shim/core/runc_runtime.hpp"
 #include "shim/core/socket_address.hpp"
 #include "shim/core/task.hpp"
 #include "shim/core/task_service.hpp"
@@ -130,8 +132,13 @@ int serve(const options& o, const std::string& socket_path, int ready_fd) {
 
   auto io = kj::setupAsyncIo();
   shim::reaper reaper(io.unixEventPort);
-  shim::task_config cfg{o.ns, o.id, o.bundle, o.state_dir, {o.runtime, o.runtime_root, o.bundle}};
-  shim::task task(io, reaper, cfg);
+  // The task's host: the real runtime (its invocations reaped by `reaper`), mount(2) and kill(2).
+  shim::runc_runtime runtime({o.runtime, o.runtime_root, o.bundle}, reaper);
+  shim::kernel_mounter mounts;
+  shim::kernel_signaller signals;
+  shim::task task(io, {o.ns, o.id, o.bundle, o.state_dir}, {runtime, mounts, signals});
+  // Every pid the reaper is not watching for the runtime is the container's.
+  reaper.on_exit([&task](pid_t pid, int status) { task.reaped(pid, status); });
 
   kj::Own<kj::ConnectionReceiver> listener;
   try {
@@ -178,6 +185,7 @@ int serve(const options& o, const std::string& socket_path, int ready_fd) {
   task.when_shutdown()
       .then([&]() { return io.provider->getTimer().afterDelay(20 * kj::MILLISECONDS); })
       .wait(io.waitScope);
+  reaper.on_exit(nullptr);
   spdlog::info("shim for {}/{} shutting down", o.ns, o.id);
   unlink(socket_path.c_str());
   unlink((o.state_dir + "/shim.pid").c_str());

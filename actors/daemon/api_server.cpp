@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -34,15 +35,15 @@ namespace ac = api_convert;
 // ---- event subscriptions -------------------------------------------------------
 
 // The KJ side of one subscription: its sink, and the chain of publish calls
-// that keeps events in order. Each return is acknowledged to the events
-// actor, which bounds what a subscriber may leave unreturned: the chain holds
-// at most that many events.
+// that keeps events in order. Each return is acknowledged (through the
+// subscription's forwarder) to the events actor, which bounds what a
+// subscriber may leave unreturned: the chain holds at most that many events.
 class event_pump final : public io_thread::resource {
  public:
-  event_pump(wire::EventSink::Client sink, caf::actor subscriber, events_actor events)
-      : sink_(kj::mv(sink)), subscriber_(std::move(subscriber)), events_(std::move(events)) {}
+  event_pump(wire::EventSink::Client sink, caf::actor forwarder)
+      : sink_(kj::mv(sink)), forwarder_(std::move(forwarder)) {}
   ~event_pump() noexcept(false) override {
-    caf::anon_send_exit(subscriber_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(forwarder_, caf::exit_reason::user_shutdown);
   }
 
   // False once the subscription is over (the pump may then be dropped).
@@ -61,15 +62,14 @@ class event_pump final : public io_thread::resource {
       broken_ = true;
       return false;
     }
-    auto who = caf::actor_cast<event_subscriber>(subscriber_);
     chain_ = chain_.then([req = kj::mv(req)]() mutable { return req.send().ignoreResult(); })
-                 .then([events = events_, who, seq = e.sequence] {
-                   caf::anon_send(events, event_ack_atom::value, who, seq);
+                 .then([forwarder = forwarder_, seq = e.sequence] {
+                   caf::anon_send(forwarder, event_ack_atom::value, seq);
                  })
                  .catch_([this](kj::Exception&& ex) {
                    // The client went away: end the subscription.
                    broken_ = true;
-                   caf::anon_send_exit(subscriber_, caf::exit_reason::user_shutdown);
+                   caf::anon_send_exit(forwarder_, caf::exit_reason::user_shutdown);
                  })
                  .eagerlyEvaluate(nullptr);
     return true;
@@ -77,21 +77,100 @@ class event_pump final : public io_thread::resource {
 
  private:
   wire::EventSink::Client sink_;
-  caf::actor subscriber_;
-  events_actor events_;
+  caf::actor forwarder_;
   bool broken_ = false;
   kj::Promise<void> chain_ = kj::READY_NOW;
 };
 
-// Receives events from the events actor and posts them to its pump.
-caf::behavior event_forwarder(caf::event_based_actor* self, std::shared_ptr<io_thread> io,
-                              std::uint64_t key) {
+using resubscribe_atom = caf::atom_constant<caf::atom("resubscr")>;
+
+struct forwarder_state {
+  std::shared_ptr<io_thread> io;
+  std::uint64_t key = 0;  // the pump's key
+  std::shared_ptr<const berth_handles> actors;
+  event_filter filter;
+  events_actor events;     // the events actor it is subscribed to
+  caf::actor_addr first;   // the one it was subscribed to by the client's call
+  caf::actor_addr ended;   // the last one that ended under it
+  std::uint64_t last = 0;  // the newest event number it has forwarded
+  int attempts = 0;        // resubscriptions tried since the events actor ended
+  static inline const char* name = "berth.event_forwarder";
+};
+
+// One subscription's actor: receives events from the events actor and posts
+// them to its pump, and relays the pump's acknowledgements. When the events
+// actor fails, berthd's supervisor starts a new one; the forwarder then
+// subscribes to it from the last number it forwarded, so the client sees
+// every event once and in order across the restart (the numbers are
+// durable), as if nothing had happened.
+caf::behavior event_forwarder(caf::stateful_actor<forwarder_state>* self,
+                              std::shared_ptr<io_thread> io, std::uint64_t key,
+                              std::shared_ptr<const berth_handles> actors, event_filter filter,
+                              events_actor events) {
+  auto& st = self->state;
+  st.io = std::move(io);
+  st.key = key;
+  st.actors = std::move(actors);
+  st.filter = std::move(filter);
+  st.events = std::move(events);
+  st.first = st.events.address();
+  self->monitor(st.events);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (msg.source != self->state.events.address()) return;
+    spdlog::info(
+        "event subscription: the events actor ended ({}); subscribing again after "
+        "event {}",
+        caf::to_string(msg.reason), self->state.last);
+    self->state.ended = self->state.events.address();
+    self->state.events = nullptr;
+    self->send(self, resubscribe_atom::value);
+  });
   return {
-      [io, key](berth_event& e) {
-        io->post([io = io.get(), key, e = std::move(e)](kj::AsyncIoContext& ctx) {
+      [self](berth_event& e) {
+        auto& st = self->state;
+        // Never twice, whatever a resubscription replays.
+        if (e.kind != event_kind::subscriber_too_slow && e.sequence <= st.last &&
+            st.events.address() != st.first)
+          return;
+        st.last = std::max(st.last, e.sequence);
+        st.io->post([io = st.io.get(), key = st.key, e = std::move(e)](kj::AsyncIoContext& ctx) {
           auto* pump = io->find<event_pump>(key);
           if (pump && !pump->deliver(e, ctx.provider->getTimer())) io->drop(key);
         });
+      },
+      // The subscription started at `from` (the events actor's answer).
+      [self](caf::ok_atom, std::uint64_t from) {
+        self->state.last = std::max(self->state.last, from);
+      },
+      [self](event_ack_atom, std::uint64_t seq) {
+        auto& st = self->state;
+        if (st.events)
+          self->send(st.events, event_ack_atom::value,
+                     caf::actor_cast<event_subscriber>(self->ctrl()), seq);
+      },
+      [self](resubscribe_atom) {
+        auto& st = self->state;
+        auto now = st.actors ? st.actors->events() : events_actor{};
+        if (!now || now.address() == st.ended) {
+          // Not restarted yet. The supervisor gives up within seconds;
+          // then berthd stops and the client's connection ends.
+          if (++st.attempts < 1500)
+            self->delayed_send(self, std::chrono::milliseconds(20), resubscribe_atom::value);
+          return;
+        }
+        st.attempts = 0;
+        st.events = now;
+        self->monitor(now);
+        self->request(now, caf::infinite, subscribe_atom::value, st.filter,
+                      caf::actor_cast<event_subscriber>(self->ctrl()), st.last)
+            .then([](std::uint64_t) {},
+                  [self](caf::error& err) {
+                    spdlog::warn(
+                        "event subscription: subscribing again after event {} "
+                        "failed: {}",
+                        self->state.last, caf::to_string(err));
+                    self->quit(err);
+                  });
       },
   };
 }
@@ -376,19 +455,21 @@ class berth_service final : public Berth::Server {
     }
     auto& io = *bridge_.io;
     auto key = io.new_key();
-    auto forwarder = bridge_.sys->spawn<caf::hidden>(event_forwarder, bridge_.io, key);
     auto events = actors_->events();
-    io.keep(key, kj::heap<event_pump>(r.getSink(), forwarder, events));
+    auto forwarder =
+        bridge_.sys->spawn<caf::hidden>(event_forwarder, bridge_.io, key, actors_, filter, events);
+    io.keep(key, kj::heap<event_pump>(r.getSink(), forwarder));
     auto who = caf::actor_cast<event_subscriber>(forwarder);
     return ask<std::uint64_t>(bridge_, events, subscribe_atom::value, std::move(filter), who,
                               std::uint64_t{r.getSince()})
-        .then([this, ctx, key](caf::expected<std::uint64_t> seq) mutable {
+        .then([this, ctx, key, forwarder](caf::expected<std::uint64_t> seq) mutable {
           auto resp = ctx.getResults().initResp();
           if (!seq) {
             bridge_.io->drop(key);
             ac::fill(resp.initError(), seq.error());
             return;
           }
+          caf::anon_send(forwarder, caf::ok_atom::value, *seq);
           resp.setSubscription(kj::heap<subscription>(*bridge_.io, key));
         });
   }

@@ -6,8 +6,10 @@
 #include <kj/exception.h>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "actors/daemon/api_convert.hpp"
+#include "actors/daemon/registry_actor.hpp"
 #include "actors/errors.hpp"
 #include "actors/runtime/wire_convert.hpp"
 
@@ -25,7 +27,8 @@ class task_service final : public Task::Server {
         task_(std::move(task)),
         ns_(std::move(ns)),
         id_(std::move(id)),
-        log_path_(std::move(log_path)) {}
+        log_path_(std::move(log_path)),
+        registry_(bridge_.actors ? bridge_.actors->registry() : registry_actor{}) {}
 
   ~task_service() noexcept(false) {
     caf::anon_send_exit(bridge_.caller, caf::exit_reason::user_shutdown);
@@ -110,23 +113,71 @@ class task_service final : public Task::Server {
   // Sends `msg` to the task; `ok(resp builder, reply)` fills a success.
   template <class Reply, class Ctx, class Msg, class Ok>
   kj::Promise<void> call(Ctx ctx, Msg msg, Ok ok) {
+    auto current = bridge_.actors ? bridge_.actors->registry() : registry_actor{};
+    if (current && current != registry_) find_again(current);
+    if (found_) finding_ = nullptr;  // not from inside its own continuation
+    KJ_IF_MAYBE (finding, finding_) {
+      // Calls keep their order behind the lookup.
+      return finding->addBranch().then([this, ctx, msg = std::move(msg), ok]() mutable {
+        return send<Reply>(ctx, std::move(msg), ok);
+      });
+    }
+    return send<Reply>(ctx, std::move(msg), ok);
+  }
+
+  template <class Reply, class Ctx, class Msg, class Ok>
+  kj::Promise<void> send(Ctx ctx, Msg msg, Ok ok) {
+    if (lookup_failed_) {
+      answer(ctx, ok, caf::expected<reply_t<Reply>>{*lookup_failed_});
+      return kj::READY_NOW;
+    }
     return ask<Reply>(bridge_, task_, std::move(msg))
         .then([this, ctx, ok](caf::expected<reply_t<Reply>> r) mutable {
-          auto resp = ctx.getResults().initResp();
-          if (!r) {
-            ac::fill(resp.initError(), gone_or(r.error()));
-            return;
-          }
-          if constexpr (std::is_void_v<Reply>)
-            ok(resp, caf::unit);
-          else
-            ok(resp, *r);
+          answer(ctx, ok, std::move(r));
         });
+  }
+
+  // berthd's supervisor restarted the registry since this capability found
+  // its task: the registry rebuilt the task as a new actor, and the one held
+  // here has ended. The new registry knows it by name.
+  void find_again(registry_actor current) {
+    registry_ = current;
+    found_ = false;
+    finding_ = ask<task_handle>(bridge_, current, get_task_atom::value, ns_, id_)
+                   .then([this](caf::expected<task_handle> h) {
+                     found_ = true;
+                     if (h) {
+                       task_ = h->task;
+                       lookup_failed_.reset();
+                     } else {
+                       lookup_failed_ = h.error();
+                     }
+                   })
+                   .fork();
+  }
+
+  template <class Ctx, class Ok, class Expected>
+  void answer(Ctx& ctx, Ok& ok, Expected r) {
+    auto resp = ctx.getResults().initResp();
+    if (!r) {
+      ac::fill(resp.initError(), gone_or(r.error()));
+      return;
+    }
+    if constexpr (std::is_same_v<Expected, caf::expected<caf::unit_t>>)
+      ok(resp, caf::unit);  // CAF's expected<unit_t> holds no value
+    else
+      ok(resp, *r);
+  }
+
+  // An actor that had ended before the request reached it (CAF's own error,
+  // which berth's errors map to unavailable).
+  static bool gone(const caf::error& err) {
+    return err.category() != error_category && error_code(err) == errc::unavailable;
   }
 
   // A task actor that has ended is a task that no longer exists.
   caf::error gone_or(const caf::error& err) const {
-    if (err.category() != error_category && error_code(err) == errc::unavailable)
+    if (gone(err))
       return make_error(errc::not_found, "task " + ns_ + "/" + id_ + " not found (it was deleted)");
     return err;
   }
@@ -137,6 +188,11 @@ class task_service final : public Task::Server {
   api_bridge bridge_;
   task_actor task_;
   std::string ns_, id_, log_path_;
+  // The registry that handed out task_ (see find_again).
+  registry_actor registry_;
+  kj::Maybe<kj::ForkedPromise<void>> finding_;
+  bool found_ = false;
+  std::optional<caf::error> lookup_failed_;  // the task was not found again
 };
 
 // Reads what the log holds now; with `follow`, keeps reading until the task

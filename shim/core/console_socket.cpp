@@ -39,7 +39,9 @@ int receive_console(int listen_fd, std::string& error) {
 
 int listen_unix(const std::string& path, std::string& error) {
   unlink(path.c_str());
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Non-blocking: receive_console must fail, not hang the shim's one thread,
+  // when a runtime exits without connecting.
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (fd < 0 || path.size() > kMaxSocketPath) {

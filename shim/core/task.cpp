@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -61,23 +60,19 @@ void task::log_errors::taskFailed(kj::Exception&& e) {
   spdlog::error("background task failed: {}", e.getDescription().cStr());
 }
 
-task::task(kj::AsyncIoContext& io, reaper& r, task_config cfg)
+task::task(kj::AsyncIoContext& io, task_config cfg, task_host host)
     : io_(io),
-      reaper_(r),
       cfg_(std::move(cfg)),
-      runc_(cfg_.runtime),
+      host_(host),
       events_(cfg_.ns, cfg_.id),
       shutdown_promise_(nullptr),
       background_(log_errors_) {
   auto paf = kj::newPromiseAndFulfiller<void>();
   shutdown_fulfiller_ = kj::mv(paf.fulfiller);
   shutdown_promise_ = paf.promise.fork();
-  reaper_.on_exit([this](pid_t pid, int status) { on_reaped(pid, status); });
 }
 
-task::~task() {
-  reaper_.on_exit(nullptr);
-}
+task::~task() = default;
 
 task::process* task::find(const std::string& exec_id) {
   if (exec_id.empty()) return init_.get();
@@ -98,24 +93,6 @@ maybe_failure task::check(const process& p, operation op) const {
 // state while the runtime ran.
 void task::apply(process& p, status before, operation op) {
   if (of(p.st) == before) p.st = after(p.st, op);
-}
-
-kj::Promise<maybe_failure> task::run_runtime(std::string op, std::vector<std::string> args,
-                                             runc::spawn_stdio stdio, std::string* captured) {
-  runc::invocation inv;
-  try {
-    inv = runc_.spawn(op, args, stdio);
-  } catch (const std::exception& e) {
-    return maybe_failure(failure{ErrorCode::INTERNAL, e.what()});
-  }
-  pid_t pid = inv.pid;
-  auto owned = kj::heap<runc::invocation>(std::move(inv));
-  return reaper_.watch(pid).then(
-      [this, owned = kj::mv(owned), captured](int status) mutable -> maybe_failure {
-        if (captured) *captured = runc::runc_client::read_captured(*owned);
-        if (auto err = runc_.finish(*owned, status)) return failure{ErrorCode::INTERNAL, *err};
-        return std::nullopt;
-      });
 }
 
 // The not-found answer for a process this task does not have: init before
@@ -144,26 +121,21 @@ maybe_failure task::state(const std::string& exec_id, process_view& out) const {
 kj::Promise<maybe_failure> task::pids(std::vector<process_entry>& out) {
   if (!init_) return maybe_failure(missing(""));
   if (auto e = check(*init_, operation::pids)) return maybe_failure(e);
-  auto text = kj::heap<std::string>();
-  std::string* raw = text.get();
-  runc::spawn_stdio io;
-  io.capture_stdout = true;
-  return run_runtime("ps", runc::runc_client::ps_args(cfg_.id), io, raw)
-      .then([this, text = kj::mv(text), &out](maybe_failure err) -> maybe_failure {
-        if (err) return about(std::move(err), "pids", cfg_.id);
-        try {
-          for (int pid : runc::parse_ps_output(*text)) {
-            process_entry entry{pid, {}, read_command_line(pid)};
-            for (auto& [id, p] : execs_) {
-              if (p->pid == pid) entry.exec_id = id;
-            }
-            out.push_back(entry);
-          }
-        } catch (const std::exception& e) {
-          return failure{ErrorCode::INTERNAL, e.what()};
+  return host_.runtime.ps(cfg_.id).then([this, &out](runtime_output ps) -> maybe_failure {
+    if (ps.error) return about(as_failure(std::move(ps.error)), "list the processes of", cfg_.id);
+    try {
+      for (int pid : runc::parse_ps_output(ps.text)) {
+        process_entry entry{pid, {}, read_command_line(pid)};
+        for (auto& [id, p] : execs_) {
+          if (p->pid == pid) entry.exec_id = id;
         }
-        return std::nullopt;
-      });
+        out.push_back(entry);
+      }
+    } catch (const std::exception& e) {
+      return failure{ErrorCode::INTERNAL, e.what()};
+    }
+    return std::nullopt;
+  });
 }
 
 maybe_failure task::stats(wire::Stats::Builder out) const {
@@ -197,9 +169,7 @@ kj::Promise<maybe_failure> task::freeze(operation op) {
   if (auto e = check(*init_, op)) return maybe_failure(e);
   const bool pausing = op == operation::pause;
   status before = of(init_->st);
-  auto args =
-      pausing ? runc::runc_client::pause_args(cfg_.id) : runc::runc_client::resume_args(cfg_.id);
-  return run_runtime(pausing ? "pause" : "resume", std::move(args))
+  return as_failure(pausing ? host_.runtime.pause(cfg_.id) : host_.runtime.resume(cfg_.id))
       .then([this, before, op, pausing](maybe_failure err) {
         if (err) return about(std::move(err), pausing ? "pause" : "resume", cfg_.id);
         apply(*init_, before, op);
@@ -228,14 +198,16 @@ kj::Promise<maybe_failure> task::kill(std::string exec_id, int signal, bool all)
           failure{ErrorCode::FAILED_PRECONDITION,
                   "cannot kill exec " + exec_id + " of task " + cfg_.id + ": it was not started"});
     }
-    if (::kill(p->pid, signal) != 0) {
+    if (int err = host_.signals.signal(p->pid, signal); err != 0) {
+      // ESRCH: it exited and is not reaped yet; anything else is the kernel refusing.
       return maybe_failure(failure{
-          ErrorCode::NOT_FOUND,
-          "cannot kill exec " + exec_id + " of task " + cfg_.id + ": process already finished"});
+          err == ESRCH ? ErrorCode::NOT_FOUND : ErrorCode::INTERNAL,
+          "cannot kill exec " + exec_id + " of task " + cfg_.id + ": " +
+              (err == ESRCH ? std::string("process already finished") : std::strerror(err))});
     }
     return maybe_failure();
   }
-  return run_runtime("kill", runc::runc_client::kill_args(cfg_.id, signal, all))
+  return as_failure(host_.runtime.kill(cfg_.id, signal, all))
       .then([this](maybe_failure err) -> maybe_failure {
         // The process may have exited while runc ran; say so the way a user expects.
         if (err && init_ && of(init_->st) == status::stopped) {
@@ -253,11 +225,10 @@ kj::Promise<maybe_failure> task::update(std::string resources_json) {
   if (!write_file(path, resources_json)) {
     return maybe_failure(failure{ErrorCode::INTERNAL, "cannot write " + path});
   }
-  return run_runtime("update", runc::runc_client::update_args(cfg_.id, path))
-      .then([this, path](maybe_failure err) {
-        unlink(path.c_str());
-        return about(std::move(err), "update", cfg_.id);
-      });
+  return as_failure(host_.runtime.update(cfg_.id, path)).then([this, path](maybe_failure err) {
+    unlink(path.c_str());
+    return about(std::move(err), "update", cfg_.id);
+  });
 }
 
 kj::Promise<maybe_failure> task::checkpoint(std::string path, bool exit) {
@@ -269,8 +240,7 @@ kj::Promise<maybe_failure> task::checkpoint(std::string path, bool exit) {
   }
   mkdir(path.c_str(), 0700);
   status before = of(init_->st);
-  return run_runtime("checkpoint",
-                     runc::runc_client::checkpoint_args(cfg_.id, path, !exit, path + ".work"))
+  return as_failure(host_.runtime.checkpoint(cfg_.id, path, !exit, path + ".work"))
       .then([this, before, path](maybe_failure err) -> maybe_failure {
         if (err) {
           // CRIU failing is the machine's limit, not a bug: say why in CRIU's
@@ -361,9 +331,9 @@ kj::Promise<maybe_failure> task::remove(std::string exec_id, pid_t& pid_out, exi
   // Never-started init still sits in `runc init`: only --force removes it.
   bool force = of(p->st) != status::stopped;
   status before = of(p->st);
-  return run_runtime("delete", runc::runc_client::delete_args(cfg_.id, force))
+  return as_failure(host_.runtime.remove(cfg_.id, force))
       .then([this, before, &pid_out, &out](maybe_failure err) {
-        if (err) return err;
+        if (err) return about(std::move(err), "delete", cfg_.id);
         apply(*init_, before, operation::delete_);
         if (!init_->exit)
           init_->exit = exit_record{137, SIGKILL, now_ns(), "deleted before it ran"};
@@ -459,8 +429,7 @@ maybe_failure task::shutdown(bool now) {
                      "cannot shut down the shim of task " + cfg_.id +
                          ": processes are still alive (kill and delete them, or use now)"};
     }
-    if (init_ && init_->pid > 0)
-      runc_.run_sync("delete", runc::runc_client::delete_args(cfg_.id, true));
+    if (init_ && init_->pid > 0) host_.runtime.remove_now(cfg_.id);
   }
   unmount_rootfs();
   if (!shutting_down_) {

@@ -1,8 +1,9 @@
 // One task as the shim sees it: the init process and its exec processes,
 // each with its state (shim/process), its I/O and its exit. Every operation
-// checks the state machine first, runs the OCI runtime through the runc
-// client without blocking (the reaper reports the runtime's exit), and only
-// then moves the process to its next state. Results are values: an
+// checks the state machine first, runs the OCI runtime without blocking
+// (task_host.hpp: the runtime, mount and kill are the host's, so tests can
+// fake them), and only then moves the process to its next state. Exits of
+// container processes come in through `reaped`. Results are values: an
 // operation yields a `failure` (wire code + message) or its output.
 #pragma once
 
@@ -22,10 +23,9 @@
 #include "shim/core/event_publisher.hpp"
 #include "shim/core/oom_watcher.hpp"
 #include "shim/core/process_io.hpp"
-#include "shim/core/reaper.hpp"
+#include "shim/core/task_host.hpp"
 #include "shim/core/task_log.hpp"
 #include "shim/process/process_state.hpp"
-#include "shim/runc/runc_client.hpp"
 
 namespace berth::shim {
 
@@ -49,7 +49,6 @@ struct mount_spec {
 
 struct task_config {
   std::string ns, id, bundle, state_dir;
-  runc::runtime_config runtime;
 };
 
 struct process_view {
@@ -68,7 +67,7 @@ struct process_entry {
 
 class task {
  public:
-  task(kj::AsyncIoContext& io, reaper& r, task_config cfg);
+  task(kj::AsyncIoContext& io, task_config cfg, task_host host);
   ~task();
   task(const task&) = delete;
   task& operator=(const task&) = delete;
@@ -96,6 +95,10 @@ class task {
   kj::Promise<maybe_failure> checkpoint(std::string path, bool exit);
   maybe_failure shutdown(bool now);
 
+  // A container process (or one it left behind) was reaped with this wait
+  // status. Exits of pids not known yet are kept until their pid is.
+  void reaped(pid_t pid, int status);
+
   pid_t init_pid() const;
   bool has_live_process() const;
   // Resolves when the shim should exit (shutdown accepted).
@@ -110,12 +113,6 @@ class task {
   maybe_failure check(const process& p, operation op) const;
   void apply(process& p, status before, operation op);
 
-  // Runs the runtime and waits (via the reaper) for it to exit.
-  kj::Promise<maybe_failure> run_runtime(std::string op, std::vector<std::string> args,
-                                         runc::spawn_stdio io = {},
-                                         std::string* captured = nullptr);
-
-  void on_reaped(pid_t pid, int status);
   void handle_exit(process& p, int status);
   void publish_exit(process& p);
   void maybe_publish_init_exit();
@@ -125,9 +122,8 @@ class task {
   std::string console_socket_path() const;
 
   kj::AsyncIoContext& io_;
-  reaper& reaper_;
   task_config cfg_;
-  runc::runc_client runc_;
+  task_host host_;
   event_publisher events_;
   task_log log_;
   std::unique_ptr<process> init_;

@@ -1,4 +1,5 @@
 // Exits (reaped by the reaper, published in order) and the rootfs mounts.
+#include "shim/core/reaper.hpp"
 #include "shim/core/task.hpp"
 #include "shim/core/task_internal.hpp"
 
@@ -25,7 +26,7 @@ using namespace detail;
 
 // ---- exits -----------------------------------------------------------------
 
-void task::on_reaped(pid_t pid, int status) {
+void task::reaped(pid_t pid, int status) {
   if (init_ && init_->pid == pid && !init_->exit) return handle_exit(*init_, status);
   for (auto& [id, p] : execs_) {
     if (p->pid == pid && !p->exit) return handle_exit(*p, status);
@@ -119,9 +120,7 @@ std::optional<std::string> task::mount_rootfs(const std::vector<mount_spec>& mou
         data += (data.empty() ? "" : ",") + o;
       }
     }
-    if (::mount(m.source.c_str(), target.c_str(), m.type.c_str(), flags,
-                data.empty() ? nullptr : data.c_str()) != 0) {
-      int err = errno;
+    if (int err = host_.mounts.mount(m.source, target, m.type, flags, data); err != 0) {
       unmount_rootfs();
       return "cannot mount " + m.type + " " + m.source + " on " + target + ": " +
              std::strerror(err);
@@ -134,7 +133,8 @@ std::optional<std::string> task::mount_rootfs(const std::vector<mount_spec>& mou
 void task::unmount_rootfs() {
   if (!rootfs_mounted_) return;
   const std::string target = cfg_.bundle + "/rootfs";
-  while (umount2(target.c_str(), MNT_DETACH) == 0) {
+  // Every layer mounted there, the topmost first, until nothing is left.
+  while (host_.mounts.unmount(target) == 0) {
   }
   rootfs_mounted_ = false;
 }

@@ -51,6 +51,17 @@ inline bool write_file(const std::string& path, const std::string& content) {
   return rename(tmp.c_str(), path.c_str()) == 0;
 }
 
+// A runtime command's outcome as the task answers it: the runtime's own
+// words, as an internal error (the caller names the object with `about`).
+inline maybe_failure as_failure(runtime_error err) {
+  if (err) return failure{ErrorCode::INTERNAL, std::move(*err)};
+  return std::nullopt;
+}
+
+inline kj::Promise<maybe_failure> as_failure(kj::Promise<runtime_error> run) {
+  return run.then([](runtime_error err) { return as_failure(std::move(err)); });
+}
+
 // Names the object in a runtime's failure: "cannot pause task web: runc pause failed: ...".
 inline maybe_failure about(maybe_failure err, const std::string& op, const std::string& id) {
   if (err) err->message = "cannot " + op + " task " + id + ": " + err->message;

@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -95,8 +94,7 @@ kj::Promise<maybe_failure> task::create(stdio_paths stdio, std::vector<mount_spe
   const std::string pid_file = cfg_.bundle + "/init.pid";
   unlink(pid_file.c_str());
   runc::spawn_stdio rio{p->io->child_stdin(), p->io->child_stdout(), p->io->child_stderr()};
-  auto run = run_runtime(
-      "create", runc::runc_client::create_args(cfg_.id, cfg_.bundle, pid_file, console_path), rio);
+  auto run = as_failure(host_.runtime.create(cfg_.id, cfg_.bundle, pid_file, console_path, rio));
   p->io->start_copying();
   init_ = std::move(p);  // reserve the slot: a second create is refused while this one runs
   return run.then([this, pid_file, console_fd, console_path, &pid_out](maybe_failure err) {
@@ -123,7 +121,7 @@ kj::Promise<maybe_failure> task::create(stdio_paths stdio, std::vector<mount_spe
     if (err) {
       if (init_->pid > 0) {
         // Half-created: make sure nothing stays behind.
-        runc_.run_sync("delete", runc::runc_client::delete_args(cfg_.id, true));
+        host_.runtime.remove_now(cfg_.id);
       }
       init_.reset();
       unmount_rootfs();
@@ -161,7 +159,7 @@ kj::Promise<maybe_failure> task::start(std::string exec_id, pid_t& pid_out) {
     // A process that exits at once is reaped before `runc start` returns; its
     // exit is held back until the start event is out (create -> start -> exit).
     init_starting_ = true;
-    return run_runtime("start", runc::runc_client::start_args(cfg_.id))
+    return as_failure(host_.runtime.start(cfg_.id))
         .then([this, before, &pid_out](maybe_failure err) {
           init_starting_ = false;
           if (!err) {
@@ -172,7 +170,7 @@ kj::Promise<maybe_failure> task::start(std::string exec_id, pid_t& pid_out) {
             });
           }
           maybe_publish_init_exit();
-          return err;
+          return about(std::move(err), "start", cfg_.id);
         });
   }
 
@@ -205,8 +203,7 @@ kj::Promise<maybe_failure> task::start(std::string exec_id, pid_t& pid_out) {
     if (console_fd < 0) return maybe_failure(failure{ErrorCode::INTERNAL, error});
   }
   runc::spawn_stdio rio{p->io->child_stdin(), p->io->child_stdout(), p->io->child_stderr()};
-  auto run = run_runtime(
-      "exec", runc::runc_client::exec_args(cfg_.id, spec_path, pid_file, console_path, true), rio);
+  auto run = as_failure(host_.runtime.exec(cfg_.id, spec_path, pid_file, console_path, rio));
   p->io->start_copying();
   return run.then([this, exec_id, spec_path, pid_file, console_fd, console_path,
                    &pid_out](maybe_failure err) {

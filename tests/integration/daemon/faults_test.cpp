@@ -134,6 +134,34 @@ TEST_CASE("kill -9 of berthd: after a restart every task is back, the missed exi
   CHECK(mounts_under(d.state()) == 0);
 }
 
+TEST_CASE("kill -9 of berthd between the shim's delete and its own: the delete finishes later",
+          "[daemon][restart]") {
+  berthd_process d;
+  api_client c(d.address());
+  REQUIRE(c.create_container("", "gone", d.rootfs(), {"true"}) == wire::ErrorCode::OK);
+  std::string err;
+  auto task = c.run("default", "gone", &err);
+  REQUIRE(err == "");
+  auto wait = task.waitRequest();
+  wait.initReq();
+  REQUIRE(error_of(c.send(wait).getResp()) == "");
+  // The shim deletes its container (as for `berth t rm`), and berthd is
+  // killed before it has dropped the task's record.
+  auto socket = d.state() + "/default/gone/shim.sock";
+  REQUIRE(std::filesystem::exists(socket));
+  std::string cmd = berthd_process::cli_binary() + " shim --address unix:" + socket + " delete";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  d.kill9();
+  d.start();
+  api_client c2(d.address());
+  // Without the fix: "cannot delete task gone: it is deleted", and the
+  // container stays, held by its task.
+  CHECK(c2.remove("default", "gone") == "");
+  CHECK(c2.list_tasks("default").empty());
+  CHECK(shims_left(d.state()).empty());
+  CHECK(mounts_under(d.state()) == 0);
+}
+
 TEST_CASE("kill -9 of one shim stops its task with a reason, the others untouched",
           "[daemon][faults]") {
   berthd_process d;

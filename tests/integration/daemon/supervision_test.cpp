@@ -138,6 +138,11 @@ TEST_CASE("a failure of each supervised actor is repaired; the request in flight
   REQUIRE(err == "");
   REQUIRE(pid > 0);
 
+  // A subscriber from before the failures: its subscription must outlive
+  // the restart of the events actor without a gap or a repeat.
+  api_client watcher{s.address};
+  watcher.subscribe("default");
+
   // (berth.store is also the events actor.)
   const std::vector<std::string> actors = {"berth.registry", "berth.store", "berth.images",
                                            "berth.runtime io.berth.runc.v1"};
@@ -180,6 +185,11 @@ TEST_CASE("a failure of each supervised actor is repaired; the request in flight
     REQUIRE(again == pid);
     CHECK(::kill(static_cast<pid_t>(pid), 0) == 0);  // the container was never touched
     REQUIRE(c.status("default", "keep") == wire::TaskStatus::RUNNING);
+    // The Task capability from before the failure still works: it finds
+    // the task the restarted registry rebuilt, by name.
+    auto state = task.stateRequest().send().wait(c.ws()).getResp();
+    CHECK(error_of(state) == "");
+    CHECK(state.getInfo().getPid() == pid);
     ++expected_restarts;
     auto [restarts, serving] = s.supervisor_status();
     CHECK(restarts == expected_restarts);
@@ -191,6 +201,18 @@ TEST_CASE("a failure of each supervised actor is repaired; the request in flight
   REQUIRE(c.create_container("default", "after", s.rootfs(), {"true"}) == wire::ErrorCode::OK);
   c.run("default", "after", &err);
   REQUIRE(err == "");
+  auto seen = [&](const std::string& id, const std::string& topic) {
+    for (auto& e : watcher.events)
+      if (e.id == id && e.topic == topic) return true;
+    return false;
+  };
+  CHECK(watcher.pump_until([&] { return seen("after", "/tasks/start"); }, 30s));
+  std::uint64_t prev = 0;
+  for (auto& e : watcher.events) {
+    INFO("event " << e.sequence << " " << e.topic << " " << e.id);
+    CHECK(e.sequence > prev);  // in order, none twice
+    prev = e.sequence;
+  }
   CHECK(c.remove("default", "after") == "");
   CHECK(c.remove("default", "keep") == "");
   CHECK(::kill(static_cast<pid_t>(pid), 0) != 0);
