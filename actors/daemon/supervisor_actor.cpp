@@ -1,6 +1,7 @@
 #include "actors/daemon/supervisor_actor.hpp"
 
 #include <spdlog/spdlog.h>
+#include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -25,13 +26,13 @@ struct child {
 
 struct supervisor_state {
   berth_config cfg;
-  std::shared_ptr<io_thread> io;
+  supervisor_children spawn;
   std::shared_ptr<berth_handles> handles;
   berth_actors now;
   std::vector<child> children;  // in start order
   // Stopped by the supervisor itself: their down message is expected.
   std::set<caf::actor_addr> retired;
-  std::deque<caf::timestamp> failures;  // within the policy's window
+  std::deque<caf::actor_clock::time_point> failures;  // within the policy's window
   // Each start sequence has a number; an answer for an older one is stale.
   std::uint64_t generation = 0;
   bool serving = false;
@@ -87,21 +88,19 @@ caf::actor spawn_child(supervisor_pointer self, child& c) {
   auto& sys = self->system();
   switch (c.kind) {
     case child_kind::store: {
-      // One actor is both the store and the events actor: an exit and its
-      // event are one transaction (events.hpp).
-      auto both = spawn_store_and_events(sys, st.cfg.root, st.cfg.events);
+      // One child with two handles: the store and the events actor.
+      auto both = st.spawn.store(sys);
       st.now.store = both.store;
       st.now.events = both.events;
       return caf::actor_cast<caf::actor>(both.store);
     }
     case child_kind::images:
-      st.now.images =
-          spawn_images(sys, st.now.store, images_config{st.cfg.root, st.cfg.snapshotter});
+      st.now.images = st.spawn.images(sys, st.now.store);
       return caf::actor_cast<caf::actor>(st.now.images);
     case child_kind::runtime:
       for (auto& r : st.cfg.runtimes) {
         if (r.name != c.runtime) continue;
-        auto rt = spawn_runtime(sys, st.io, r);
+        auto rt = st.spawn.runtime(sys, r);
         st.now.runtimes[r.name] = rt;
         return caf::actor_cast<caf::actor>(rt);
       }
@@ -112,7 +111,7 @@ caf::actor spawn_child(supervisor_pointer self, child& c) {
       rc.default_runtime = st.cfg.default_runtime;
       rc.images = st.now.images;
       rc.runtimes = st.now.runtimes;
-      st.now.registry = spawn_registry(sys, std::move(rc), st.now.store, st.now.events);
+      st.now.registry = st.spawn.registry(sys, std::move(rc), st.now.store, st.now.events);
       return caf::actor_cast<caf::actor>(st.now.registry);
     }
   }
@@ -201,7 +200,7 @@ void give_up(supervisor_pointer self, const std::string& reason) {
 // child after it.
 void fail(supervisor_pointer self, const std::string& name, const std::string& why) {
   auto& st = self->state;
-  auto now = caf::make_timestamp();
+  auto now = self->clock().now();
   st.failures.push_back(now);
   while (!st.failures.empty() && now - st.failures.front() > st.cfg.restarts.window)
     st.failures.pop_front();
@@ -225,12 +224,12 @@ void fail(supervisor_pointer self, const std::string& name, const std::string& w
   start_from(self, from);
 }
 
-supervisor_actor::behavior_type supervisor_fun(supervisor_pointer self,
-                                               std::shared_ptr<io_thread> io, berth_config cfg,
-                                               std::shared_ptr<berth_handles> handles) {
+supervisor_actor::behavior_type supervisor_fun(supervisor_pointer self, berth_config cfg,
+                                               std::shared_ptr<berth_handles> handles,
+                                               supervisor_children spawn) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
-  st.io = std::move(io);
+  st.spawn = std::move(spawn);
   st.handles = std::move(handles);
   st.children.push_back({"berth.store", child_kind::store, {}, nullptr});
   st.children.push_back({"berth.images", child_kind::images, {}, nullptr});
@@ -277,9 +276,37 @@ supervisor_actor::behavior_type supervisor_fun(supervisor_pointer self,
 
 }  // namespace
 
+supervisor_children real_children(std::shared_ptr<io_thread> io, const berth_config& cfg) {
+  supervisor_children c;
+  c.store = [root = cfg.root, events = cfg.events](caf::actor_system& sys) {
+    // One actor is both the store and the events actor: an exit and its
+    // event are one transaction (events.hpp).
+    return spawn_store_and_events(sys, root, events);
+  };
+  c.images = [ic = images_config{cfg.root, cfg.snapshotter}](caf::actor_system& sys,
+                                                             store_actor store) {
+    return spawn_images(sys, std::move(store), ic);
+  };
+  c.runtime = [io = std::move(io)](caf::actor_system& sys, const runtime_config& r) {
+    return spawn_runtime(sys, io, r);
+  };
+  c.registry = [](caf::actor_system& sys, registry_config rc, store_actor store,
+                  events_actor events) {
+    return spawn_registry(sys, std::move(rc), std::move(store), std::move(events));
+  };
+  return c;
+}
+
 supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<io_thread> io,
                                   berth_config cfg, std::shared_ptr<berth_handles> handles) {
-  return sys.spawn(supervisor_fun, std::move(io), std::move(cfg), std::move(handles));
+  auto children = real_children(std::move(io), cfg);
+  return spawn_supervisor(sys, std::move(cfg), std::move(handles), std::move(children));
+}
+
+supervisor_actor spawn_supervisor(caf::actor_system& sys, berth_config cfg,
+                                  std::shared_ptr<berth_handles> handles,
+                                  supervisor_children children) {
+  return sys.spawn(supervisor_fun, std::move(cfg), std::move(handles), std::move(children));
 }
 
 }  // namespace berth

@@ -22,6 +22,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <functional>
 #include <memory>
 
 #include "actors/daemon/berth_config.hpp"
@@ -41,7 +42,30 @@ using supervisor_actor = caf::typed_actor<
     // (false while a restart is under way).
     caf::replies_to<supervisor_restarts_atom>::with<std::uint32_t, bool>>;
 
+// How the supervisor spawns each of its children, given the handles of the
+// children started before it. berthd's are the real actors
+// (real_children); a test hands in fakes to drive failures and restarts
+// (tests/unit/actors/supervisor_test.cpp).
+struct supervisor_children {
+  std::function<store_and_events(caf::actor_system&)> store;
+  std::function<images_actor(caf::actor_system&, store_actor)> images;
+  std::function<runtime_actor(caf::actor_system&, const runtime_config&)> runtime;
+  std::function<registry_actor(caf::actor_system&, registry_config, store_actor, events_actor)>
+      registry;
+};
+
+// The real store (and events), images, runtime and registry actors, as
+// configured by `cfg`; runtimes connect their shims on `io`.
+supervisor_children real_children(std::shared_ptr<io_thread> io, const berth_config& cfg);
+
+// A supervisor of the real actors.
 supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<io_thread> io,
                                   berth_config cfg, std::shared_ptr<berth_handles> handles);
+
+// A supervisor of the children `children` spawns. Its restart window is
+// measured on the actor system's clock, so a test coordinator's clock drives it.
+supervisor_actor spawn_supervisor(caf::actor_system& sys, berth_config cfg,
+                                  std::shared_ptr<berth_handles> handles,
+                                  supervisor_children children);
 
 }  // namespace berth
