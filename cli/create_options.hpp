@@ -22,6 +22,9 @@ struct create_options {
   bool read_only = false;
   uint64_t memory_limit = 0;
   double cpus = 0;
+  bool privileged = false;
+  std::vector<std::string> security_opts;  // seccomp=unconfined|default
+  int64_t pids_limit = 0;                  // 0: berthd's default; -1: none
   std::string image, id;
   std::vector<std::string> args;  // replace the image's command when given
 };

@@ -47,6 +47,9 @@ struct ContainerCreateOptions {
   memoryLimit @5 :Int64;      # bytes, 0 for none
   cpus @6 :Float64;           # 0 for no limit
   hostname @7 :Text;
+  seccomp @8 :Text;           # "" (the default profile) or "unconfined"
+  privileged @9 :Bool;        # every capability and device, no seccomp, no masked paths
+  pidsLimit @10 :Int64;       # 0: the daemon's default; -1: no limit
 }
 struct CreateContainerRequest {
   namespace @0 :Text;

@@ -50,6 +50,11 @@ std::string load_config_file(const std::string& path, daemon_config& cfg, bool m
       *out = *n;
     }
   }
+  if (auto n = t["pids_limit"]; n) {
+    auto v = n.value<int64_t>();
+    if (!v || *v < 0) return path + ": pids_limit must be a number of processes, 0 for no limit";
+    cfg.pids_limit = *v;
+  }
   if (auto* rts = t["runtimes"].as_table()) {
     for (auto& [name, node] : *rts) {
       auto* rt = node.as_table();
@@ -70,6 +75,7 @@ berth_config to_berth_config(const daemon_config& cfg, const std::string& shim_b
   b.state = cfg.state;
   b.default_runtime = cfg.default_runtime;
   b.snapshotter = cfg.snapshotter;
+  b.pids_limit = cfg.pids_limit;
   b.events.subscriber_limit = static_cast<std::uint64_t>(cfg.event_subscriber_limit);
   b.events.retention = static_cast<std::uint64_t>(cfg.event_retention);
   b.runtimes = default_runtimes(shim_binary, cfg.state);

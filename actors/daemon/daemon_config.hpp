@@ -11,6 +11,7 @@
 //   shim_timeout_ms = 5000           # deadline of every shim call
 //   event_subscriber_limit = 10000   # events a subscriber may leave unreturned
 //   event_retention = 100000         # events the log keeps for --since
+//   pids_limit = 2048                # of a container that sets none; 0: no limit
 //   [runtimes."io.berth.runc.v1"]
 //   runtime = "runc"                 # the OCI runtime: a name on PATH or a path
 //   root = "/run/berth/.runtime/io.berth.runc.v1"
@@ -43,6 +44,7 @@ struct daemon_config {
   std::chrono::milliseconds shim_timeout{5000};
   std::int64_t event_subscriber_limit = 10000;
   std::int64_t event_retention = 100000;
+  std::int64_t pids_limit = 2048;  // of a container that sets none; 0: none
   std::map<std::string, runtime_entry> runtimes;  // overrides and additions
 };
 

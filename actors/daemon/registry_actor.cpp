@@ -387,6 +387,8 @@ registry_actor::behavior_type serving(registry_pointer self) {
         return rp;
       },
       [self](container_create& req) -> caf::result<container_record> {
+        if (req.options.pids_limit == 0)
+          req.options.pids_limit = self->state.cfg.default_pids_limit;
         auto rec = validate(self, req);
         if (!rec) return rec.error();
         auto key = key_of(rec->ns, rec->id);

@@ -64,6 +64,7 @@ struct registry_config {
   std::string default_runtime = "io.berth.runc.v1";
   std::map<std::string, runtime_actor> runtimes;
   images_actor images;  // resolves images to snapshots; may be null (then --rootfs only)
+  std::int64_t default_pids_limit = 0;  // for a container that names none; 0: no limit
 };
 
 registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg, store_actor store,
