@@ -213,18 +213,29 @@ void do_delete(task_self self, caf::response_promise rp) {
     finish_delete(self, rp, dp, prior);
     return;
   }
+  auto shut_down = [self, rp, prior](deleted_process dp) mutable {
+    self->request(self->state.proxy, caf::infinite, shim_shutdown{false})
+        .then([self, rp, dp, prior] { finish_delete(self, rp, dp, prior); },
+              [self, rp, dp, prior](caf::error&) { finish_delete(self, rp, dp, prior); });
+  };
   self->request(st.proxy, caf::infinite, shim_delete{})
-      .then(
-          [self, rp, prior](deleted_process& dp) mutable {
-            self->request(self->state.proxy, caf::infinite, shim_shutdown{false})
-                .then([self, rp, dp, prior] { finish_delete(self, rp, dp, prior); },
-                      [self, rp, dp, prior](caf::error&) { finish_delete(self, rp, dp, prior); });
-          },
-          [self, rp, prior](caf::error& err) mutable {
-            self->state.phase = prior;
-            noticed(self, err);
-            rp.deliver(std::move(err));
-          });
+      .then([shut_down](deleted_process& dp) mutable { shut_down(dp); },
+            [self, rp, prior, shut_down](caf::error& err) mutable {
+              if (err.category() == error_category && error_code(err) == errc::not_found) {
+                // The shim had deleted the container already: berthd stopped
+                // (or was killed) between the shim's delete and its own.
+                // Finish berthd's part.
+                spdlog::info("{}: its shim had deleted the container; finishing the delete",
+                             who(self));
+                auto& st = self->state;
+                shut_down(
+                    deleted_process{static_cast<std::uint32_t>(st.record.pid), info_of(self).exit});
+                return;
+              }
+              self->state.phase = prior;
+              noticed(self, err);
+              rp.deliver(std::move(err));
+            });
 }
 
 caf::result<deleted_process> delete_exec(task_self self, const std::string& exec_id) {
