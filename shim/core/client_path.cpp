@@ -121,7 +121,8 @@ client_file open_client_path(const char* stream, const std::string& path, client
     if (where.get() < 0) {
       int e = errno;
       if (e == ELOOP) refuse(stream, path, "a directory on its way is a symbolic link");
-      if (e != ENOENT || use != client_path_use::write) fail_open(stream, path, e);
+      if (e == ENOENT && use == client_path_use::read) refuse(stream, path, "it does not exist");
+      if (e != ENOENT) fail_open(stream, path, e);
       // Missing: created, exclusively, so an existing name (a link made in
       // the meantime) is never followed.
       fd_guard created(open_without_links(
