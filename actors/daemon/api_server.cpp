@@ -181,16 +181,24 @@ caf::behavior event_forwarder(caf::stateful_actor<forwarder_state>* self,
 
 struct archive_keeper_state {
   client_archive archive;
+  caf::typed_response_promise<std::vector<image_record>> answer;
   static inline const char* name = "berth.archive_keeper";
 };
 
 // Holds the archive a client opened (client_paths.hpp) until the images
 // actor has answered its import, whether or not the client still waits:
 // the images actor reads the file through its /proc/self/fd path, and a
-// descriptor closed early could by then be another file's.
+// descriptor closed early could by then be another file's. It answers for
+// the images actor, which CAF 0.17 would not do if that actor failed with
+// the request (the bridge watches only the keeper).
 caf::behavior archive_keeper(caf::stateful_actor<archive_keeper_state>* self,
                              client_archive archive, images_actor images) {
   self->state.archive = std::move(archive);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (self->state.answer.pending())
+      self->state.answer.deliver(cut_short("berth.images", msg.reason, nullptr));
+    self->quit();
+  });
   return {
       [self, images](img_import_atom, import_request& req) {
         auto rp = self->make_response_promise<std::vector<image_record>>();
@@ -200,14 +208,16 @@ caf::behavior archive_keeper(caf::stateful_actor<archive_keeper_state>* self,
           self->quit();
           return rp;
         }
+        self->state.answer = rp;
+        self->monitor(images);
         self->request(images, caf::infinite, img_import_atom::value, std::move(req))
             .then(
-                [self, rp](std::vector<image_record>& xs) mutable {
-                  rp.deliver(std::move(xs));
+                [self](std::vector<image_record>& xs) {
+                  self->state.answer.deliver(std::move(xs));
                   self->quit();
                 },
-                [self, rp](caf::error& err) mutable {
-                  rp.deliver(self->state.archive.as_named(std::move(err)));
+                [self](caf::error& err) {
+                  self->state.answer.deliver(self->state.archive.as_named(std::move(err)));
                   self->quit();
                 });
         return rp;

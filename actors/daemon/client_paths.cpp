@@ -85,6 +85,14 @@ std::string stdio_problem(const api_peer& peer, std::string& path, bool input) {
   if (!why.empty()) return why;
   if (!l.exists) {
     if (input) return "it does not exist";
+    // Made here, as the client, so the output is its own to read; root's
+    // outputs the shim creates (0600, root's).
+    if (!peer.is_root()) {
+      int fd =
+          ::open(l.resolved.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0) return "cannot create it: " + std::string(std::strerror(errno));
+      ::close(fd);
+    }
   } else if (!S_ISFIFO(l.st.st_mode) && !S_ISREG(l.st.st_mode)) {
     return "it is " + kind_of(l.st.st_mode);
   } else if (!peer.is_root() && !may(l.resolved, input ? R_OK : W_OK)) {

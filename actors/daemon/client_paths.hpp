@@ -4,11 +4,12 @@
 //  - stdio (createTask, exec, attach): a FIFO or a regular file, named in a
 //    directory the client may write; an existing one the client may write
 //    (stdout, stderr) or read (stdin); never a symbolic link, a directory
-//    or a device. A stdout or stderr that does not exist yet is created by
-//    the shim, which opens every stdio path without following a symbolic
-//    link anywhere on its way (shim/core/client_path.hpp): the path is
-//    rewritten here to its resolved form, so a directory the client swaps
-//    for a symbolic link after this check makes the open fail instead of
+//    or a device. A stdout or stderr that does not exist yet is created
+//    here as the client's own (0600; for root the shim creates it). The
+//    shim opens every stdio path without following a symbolic link
+//    anywhere on its way (shim/core/client_path.hpp), and the path is
+//    rewritten here to its resolved form: a directory the client swaps for
+//    a symbolic link after this check makes the open fail instead of
 //    leading elsewhere.
 //  - checkpoint paths: a directory, named in a directory the client may
 //    write (a dump writes PATH and PATH.work beside it); the client may

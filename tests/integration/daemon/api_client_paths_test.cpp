@@ -296,6 +296,11 @@ TEST_CASE("a client that is not root names as stdio only its own FIFOs and regul
             return exec_and_wait(c, "web", "mine", {"echo", "from nobody"}, own / "out.txt");
           }) == "exit 0");
     CHECK(read_text(own / "out.txt") == "from nobody\n");
+    // Created as nobody's, so nobody can read what it asked for.
+    struct stat st {};
+    REQUIRE(::stat((own / "out.txt").c_str(), &st) == 0);
+    CHECK(st.st_uid == kNobody);
+    CHECK((st.st_mode & 0777) == 0600);
   }
 
   SECTION("the CLI run as nobody: its FIFOs in its own temp dir work") {
