@@ -247,6 +247,16 @@ TEST_CASE("a client that is not root names as stdio only its own FIFOs and regul
               return create_task(c, "probe", x.in, x.out, x.err);
             }) == x.message);
     }
+    // A checkpoint to restore from is checked the same way.
+    CHECK(as_nobody(addr,
+                    [&](api_client& c) {
+                      auto req = c.berth().createTaskRequest();
+                      req.initReq().setId("probe");
+                      req.getReq().setCheckpoint("/etc");
+                      return error_of(c.send(req).getResp());
+                    }) ==
+          "invalid checkpoint path \"/etc\": must be a directory the client may read, in a "
+          "directory the client may write; uid 65534 may not write /");
     // No task was made: the refusals came before anything started.
     api_client c(addr);
     std::string err;
