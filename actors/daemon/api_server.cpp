@@ -1,8 +1,6 @@
 #include "actors/daemon/api_server.hpp"
 
 #include <capnp/rpc-twoparty.h>
-#include <grp.h>
-#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
