@@ -13,6 +13,9 @@ namespace berth::images {
 
 namespace {
 
+// How deep indexes may nest inside an archive.
+constexpr int kMaxIndexDepth = 4;
+
 constexpr char kMissing[] = "which is not in the archive";
 
 // One image found in the archive before names are settled: its manifest and
@@ -70,9 +73,13 @@ class layout_resolver {
   // Follows a descriptor to the manifest for the wanted platform, or nothing
   // when it is a manifest for another platform (recorded in `others`).
   std::optional<resolved_image> select(const descriptor& d, const std::string& from,
-                                       std::set<std::string>& others) {
+                                       std::set<std::string>& others, int depth = 0) {
     check_present(d, from);
     if (is_index_type(d.media_type)) {
+      // Real images nest one index, at most two; a chain is an attack.
+      if (depth >= kMaxIndexDepth)
+        r_.fail("image index " + d.digest + " is nested deeper than " +
+                std::to_string(kMaxIndexDepth) + " indexes");
       referenced.insert(d.digest);
       auto idx = parse_json(store_.read(d.digest), "image index " + d.digest);
       if (!idx.is_object() || !idx.contains("manifests") || !idx["manifests"].is_array())
@@ -85,7 +92,7 @@ class layout_resolver {
           mine.insert(m.platform);
           continue;
         }
-        auto img = select(m, "image index " + d.digest, mine);
+        auto img = select(m, "image index " + d.digest, mine, depth + 1);
         if (img) return img;
       }
       no_platform("image index " + d.digest, mine);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include "actors/images/decompressed_stream.hpp"
 #include "actors/images/digest.hpp"
 #include "actors/images/images_error.hpp"
 
@@ -13,6 +14,9 @@ namespace berth::images {
 namespace {
 
 constexpr std::int64_t kMaxJsonEntry = 16 << 20;
+// What an archive's metadata (its JSON entries) may hold in memory at once.
+constexpr std::size_t kMaxJsonEntries = 4096;
+constexpr std::int64_t kMaxJsonTotal = 64 << 20;
 
 struct archive_free {
   void operator()(archive* a) const { archive_read_free(a); }
@@ -57,7 +61,9 @@ void archive_reader::fail(const std::string& why) const {
 
 void archive_reader::read_all() {
   std::unique_ptr<archive, archive_free> a(archive_read_new());
-  archive_read_support_filter_all(a.get());
+  if (auto name = refused_compression(path_); !name.empty())
+    fail("it is compressed with " + name + "; berth accepts gzip, zstd or an uncompressed tar");
+  accept_compressions(a.get());
   archive_read_support_format_tar(a.get());
   archive_read_support_format_gnutar(a.get());
   struct stat st {};
@@ -127,6 +133,13 @@ void archive_reader::read_file(archive* a, archive_entry* e, const std::string& 
       fail("entry \"" + raw + "\" is in blobs/sha256/ but its name is not a sha256 digest");
   } else if (size <= kMaxJsonEntry &&
              (name.ends_with(".json") || name == "oci-layout" || name == "repositories")) {
+    if (json_.size() >= kMaxJsonEntries)
+      fail("it has more than " + std::to_string(kMaxJsonEntries) +
+           " JSON entries (the limit on metadata held in memory)");
+    json_bytes_ += size;
+    if (json_bytes_ > kMaxJsonTotal)
+      fail("its JSON entries hold more than " + std::to_string(kMaxJsonTotal >> 20) +
+           " MiB (the limit on metadata held in memory)");
     json_[name] = read_small(a, raw, size);
     return;
   }

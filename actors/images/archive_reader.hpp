@@ -57,6 +57,7 @@ class archive_reader {
   std::int64_t last_report_ = 0;
   std::map<std::string, stored_blob> blobs_;
   std::map<std::string, std::string> json_;
+  std::int64_t json_bytes_ = 0;  // what json_ holds
   std::map<std::string, std::string> links_;
   std::vector<std::string> added_;
 };

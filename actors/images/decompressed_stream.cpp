@@ -1,5 +1,11 @@
 #include "actors/images/decompressed_stream.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <initializer_list>
+
 #include "actors/images/images_error.hpp"
 
 namespace berth::images {
@@ -12,9 +18,37 @@ constexpr int kChunks = 4;
 
 }  // namespace
 
+std::string refused_compression(const std::string& path) {
+  unsigned char head[6] = {};
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  ssize_t n = ::read(fd, head, sizeof head);
+  ::close(fd);
+  auto starts = [&](std::initializer_list<unsigned char> magic) {
+    if (n < static_cast<ssize_t>(magic.size())) return false;
+    return std::equal(magic.begin(), magic.end(), head);
+  };
+  if (starts({0xFD, '7', 'z', 'X', 'Z', 0x00})) return "xz";
+  if (starts({'B', 'Z', 'h'})) return "bzip2";
+  if (starts({0x04, 0x22, 0x4D, 0x18})) return "lz4";
+  if (starts({'L', 'Z', 'I', 'P'})) return "lzip";
+  if (starts({0x1F, 0x9D})) return "compress";
+  if (starts({0x5D, 0x00, 0x00})) return "lzma";
+  return "";
+}
+
+void accept_compressions(archive* a) {
+  archive_read_support_filter_gzip(a);
+  archive_read_support_filter_zstd(a);
+}
+
 decompressed_stream::decompressed_stream(const std::string& path, const std::string& what)
     : outer_(archive_read_new()) {
-  archive_read_support_filter_all(outer_.get());
+  if (auto name = refused_compression(path); !name.empty())
+    throw images_error(error_kind::invalid_argument,
+                       "cannot unpack " + what + ": it is compressed with " + name +
+                           "; berth accepts gzip, zstd or uncompressed layers");
+  accept_compressions(outer_.get());
   archive_read_support_format_raw(outer_.get());
   archive_entry* raw_entry = nullptr;
   if (archive_read_open_filename(outer_.get(), path.c_str(), kChunk) != ARCHIVE_OK ||

@@ -19,6 +19,15 @@
 
 namespace berth::images {
 
+// The name of a compression berth refuses ("xz", "bzip2", "lz4", "lzma",
+// "compress", "lzip") when the file at `path` starts with its magic bytes, or
+// "" (gzip, zstd, or none: the only ones libarchive may run on untrusted
+// bytes here).
+std::string refused_compression(const std::string& path);
+
+// Restricts `a` to the decompressors berth accepts: gzip and zstd.
+void accept_compressions(archive* a);
+
 class decompressed_stream {
  public:
   // Opens the blob and starts decompressing. Throws images_error
