@@ -22,6 +22,8 @@ struct create_options {
   bool read_only = false;
   uint64_t memory_limit = 0;
   double cpus = 0;
+  uint64_t log_max_size = 0;  // 0: the daemon's default
+  int64_t log_max_files = 0;  // 0: the daemon's default
   std::string image, id;
   std::vector<std::string> args;  // replace the image's command when given
 };

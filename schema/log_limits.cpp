@@ -1,6 +1,7 @@
 #include "schema/log_limits.hpp"
 
 #include <cctype>
+#include <ctime>
 #include <stdexcept>
 
 namespace berth {
@@ -52,6 +53,52 @@ std::optional<std::string> check_log_limits(std::int64_t size, std::int64_t file
     return std::string(files_what) + " must be at most " + std::to_string(kMaxLogMaxFiles) +
            ", not " + std::to_string(files);
   return std::nullopt;
+}
+
+std::optional<std::int64_t> parse_rfc3339_ns(std::string_view t) {
+  auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+    if (at + n > t.size()) return std::nullopt;
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return std::nullopt;
+      v = v * 10 + (t[i] - '0');
+    }
+    return v;
+  };
+  auto year = digits(0, 4), mon = digits(5, 2), day = digits(8, 2), hh = digits(11, 2),
+       mm = digits(14, 2), ss = digits(17, 2);
+  if (!year || !mon || !day || !hh || !mm || !ss || t[4] != '-' || t[7] != '-' ||
+      (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || t[13] != ':' || t[16] != ':')
+    return std::nullopt;
+  std::size_t i = 19;
+  std::int64_t frac = 0;
+  if (i < t.size() && t[i] == '.') {
+    int n = 0;
+    for (++i; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i, ++n)
+      if (n < 9) frac = frac * 10 + (t[i] - '0');
+    for (; n < 9; ++n) frac *= 10;
+  }
+  std::int64_t offset = 0;
+  if (i < t.size() && (t[i] == 'Z' || t[i] == 'z')) {
+    ++i;
+  } else if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+    auto oh = digits(i + 1, 2), om = digits(i + 4, 2);
+    if (!oh || !om || t[i + 3] != ':') return std::nullopt;
+    offset = (*oh * 3600 + *om * 60) * (t[i] == '+' ? 1 : -1);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != t.size()) return std::nullopt;
+  tm when{};
+  when.tm_year = *year - 1900;
+  when.tm_mon = *mon - 1;
+  when.tm_mday = *day;
+  when.tm_hour = *hh;
+  when.tm_min = *mm;
+  when.tm_sec = *ss;
+  std::int64_t secs = static_cast<std::int64_t>(timegm(&when)) - offset;
+  return secs * 1000000000 + frac;
 }
 
 }  // namespace berth

@@ -34,4 +34,8 @@ std::optional<std::string> check_log_limits(std::int64_t size, std::int64_t file
                                             std::string_view size_what,
                                             std::string_view files_what);
 
+// The time of a log record, "2026-11-29T05:28:40.123456789Z" (or with an
+// offset, "+01:00"), as ns since the epoch; nullopt when it is not such a time.
+std::optional<std::int64_t> parse_rfc3339_ns(std::string_view text);
+
 }  // namespace berth

@@ -73,6 +73,8 @@ container_create from_wire(wire::api::CreateContainerRequest::Reader r) {
   x.memory_limit = o.getMemoryLimit();
   x.cpus = o.getCpus();
   x.hostname = o.getHostname().cStr();
+  x.log_max_size = o.getLogMaxSize();
+  x.log_max_files = o.getLogMaxFiles();
   return c;
 }
 

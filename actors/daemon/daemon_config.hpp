@@ -11,6 +11,8 @@
 //   shim_timeout_ms = 5000           # deadline of every shim call
 //   event_subscriber_limit = 10000   # events a subscriber may leave unreturned
 //   event_retention = 100000         # events the log keeps for --since
+//   log_max_size = "10m"             # task log bytes per file before it rotates (or a number)
+//   log_max_files = 2                # task log files kept, the current one included
 //   [runtimes."io.berth.runc.v1"]
 //   runtime = "runc"                 # the OCI runtime: a name on PATH or a path
 //   root = "/run/berth/.runtime/io.berth.runc.v1"
@@ -22,6 +24,7 @@
 #include <string>
 
 #include "actors/daemon/berth.hpp"
+#include "schema/log_limits.hpp"
 
 namespace berth {
 
@@ -43,6 +46,7 @@ struct daemon_config {
   std::chrono::milliseconds shim_timeout{5000};
   std::int64_t event_subscriber_limit = 10000;
   std::int64_t event_retention = 100000;
+  log_limits task_logs;  // of containers created without --log-max-size/--log-max-files
   std::map<std::string, runtime_entry> runtimes;  // overrides and additions
 };
 

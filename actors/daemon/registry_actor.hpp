@@ -21,6 +21,7 @@
 #include "actors/daemon/container_actor.hpp"
 #include "actors/images/images_actor.hpp"
 #include "actors/supervised.hpp"
+#include "schema/log_limits.hpp"
 
 namespace berth {
 
@@ -64,6 +65,7 @@ struct registry_config {
   std::string default_runtime = "io.berth.runc.v1";
   std::map<std::string, runtime_actor> runtimes;
   images_actor images;  // resolves images to snapshots; may be null (then --rootfs only)
+  log_limits logs;      // task log limits of a container created without its own
 };
 
 registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg, store_actor store,
