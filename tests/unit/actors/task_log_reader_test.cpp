@@ -7,9 +7,11 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "actors/daemon/daemon_config.hpp"
 #include "actors/daemon/task_log_options.hpp"
 #include "actors/daemon/task_log_reader.hpp"
 #include "actors/errors.hpp"
@@ -150,4 +152,25 @@ TEST_CASE("a container's limits: its own, else the daemon's; kept in its runtime
   CHECK((kept.max_size == 8192 && kept.max_files == 3));
   auto none = log_limits_of("");
   CHECK((none.max_size == log_limits{}.max_size && none.max_files == log_limits{}.max_files));
+}
+
+TEST_CASE("config.toml's log_max_size and log_max_files are the daemon's defaults",
+          "[log_limits]") {
+  temp_dir dir;
+  auto write = [&](const std::string& text) {
+    std::ofstream(dir / "config.toml") << text;
+    return dir / "config.toml";
+  };
+  daemon_config cfg;
+  CHECK(load_config_file(write("log_max_size = \"1m\"\nlog_max_files = 4\n"), cfg, true) == "");
+  CHECK((cfg.task_logs.max_size == 1u << 20 && cfg.task_logs.max_files == 4));
+  CHECK(to_berth_config(cfg, "/bin/true").logs.max_files == 4);
+  daemon_config bytes;
+  CHECK(load_config_file(write("log_max_size = 65536\n"), bytes, true) == "");
+  CHECK((bytes.task_logs.max_size == 65536 && bytes.task_logs.max_files == 2));
+  daemon_config bad;
+  CHECK_THAT(load_config_file(write("log_max_files = 0\n"), bad, true),
+             Catch::Contains("log_max_files must be positive, not 0"));
+  CHECK_THAT(load_config_file(write("log_max_size = \"lots\"\n"), bad, true),
+             Catch::Contains("log_max_size \"lots\""));
 }
