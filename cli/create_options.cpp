@@ -1,6 +1,7 @@
 #include "cli/create_options.hpp"
 
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 
 #include "cli/flag_values.hpp"
@@ -32,6 +33,15 @@ void add_create_options(CLI::App& verb, create_options& o) {
   verb.add_option("--memory-limit", o.memory_limit, "memory limit in bytes (512m, 1g, ...)")
       ->transform(CLI::AsSizeValue(false));
   verb.add_option("--cpus", o.cpus, "CPU limit, in CPUs (1.5)")->check(CLI::NonNegativeNumber);
+  verb.add_flag("--privileged", o.privileged,
+                "every capability and device, no seccomp profile, no masked paths");
+  verb.add_option("--security-opt", o.security_opts,
+                  "seccomp=unconfined (no seccomp profile) or seccomp=default (repeatable)")
+      ->allow_extra_args(false)
+      ->check(CLI::IsMember({"seccomp=unconfined", "seccomp=default"}));
+  verb.add_option("--pids-limit", o.pids_limit,
+                  "most processes the container may have (-1: no limit; default: berthd's)")
+      ->check(CLI::Range(int64_t{-1}, std::numeric_limits<int64_t>::max()));
   verb.add_option_function<std::string>(
           "--log-max-size",
           [&o](const std::string& text) {
@@ -115,6 +125,9 @@ void fill_create_request(const create_options& o, const std::string& ns,
   options.setLogMaxFiles(static_cast<int32_t>(o.log_max_files));
   options.setCpus(o.cpus);
   options.setHostname(o.hostname);
+  for (const auto& s : o.security_opts) options.setSeccomp(s.substr(s.find('=') + 1));
+  options.setPrivileged(o.privileged);
+  options.setPidsLimit(o.pids_limit);
 }
 
 }  // namespace berth::cli

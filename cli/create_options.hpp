@@ -22,8 +22,11 @@ struct create_options {
   bool read_only = false;
   uint64_t memory_limit = 0;
   double cpus = 0;
-  uint64_t log_max_size = 0;  // 0: the daemon's default
-  int64_t log_max_files = 0;  // 0: the daemon's default
+  bool privileged = false;
+  std::vector<std::string> security_opts;  // seccomp=unconfined|default
+  int64_t pids_limit = 0;                  // 0: berthd's default; -1: none
+  uint64_t log_max_size = 0;               // 0: the daemon's default
+  int64_t log_max_files = 0;               // 0: the daemon's default
   std::string image, id;
   std::vector<std::string> args;  // replace the image's command when given
 };

@@ -47,8 +47,11 @@ struct ContainerCreateOptions {
   memoryLimit @5 :Int64;      # bytes, 0 for none
   cpus @6 :Float64;           # 0 for no limit
   hostname @7 :Text;
-  logMaxSize @8 :Int64;       # bytes per task log file before it rotates; 0: the daemon's default
-  logMaxFiles @9 :Int32;      # task log files kept, the current one included; 0: the daemon's default
+  seccomp @8 :Text;           # "" (the default profile) or "unconfined"
+  privileged @9 :Bool;        # every capability and device, no seccomp, no masked paths
+  pidsLimit @10 :Int64;       # 0: the daemon's default; -1: no limit
+  logMaxSize @11 :Int64;      # bytes per task log file before it rotates; 0: the daemon's default
+  logMaxFiles @12 :Int32;     # task log files kept, the current one included; 0: the daemon's default
 }
 struct CreateContainerRequest {
   namespace @0 :Text;

@@ -73,6 +73,9 @@ container_create from_wire(wire::api::CreateContainerRequest::Reader r) {
   x.memory_limit = o.getMemoryLimit();
   x.cpus = o.getCpus();
   x.hostname = o.getHostname().cStr();
+  x.seccomp = o.getSeccomp().cStr();
+  x.privileged = o.getPrivileged();
+  x.pids_limit = o.getPidsLimit();
   x.log_max_size = o.getLogMaxSize();
   x.log_max_files = o.getLogMaxFiles();
   return c;

@@ -1,8 +1,6 @@
 #include "actors/daemon/api_server.hpp"
 
 #include <capnp/rpc-twoparty.h>
-#include <grp.h>
-#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,7 +19,9 @@
 #include "actors/daemon/api_bridge.hpp"
 #include "actors/daemon/api_connection.hpp"
 #include "actors/daemon/api_convert.hpp"
+#include "actors/daemon/api_peer.hpp"
 #include "actors/daemon/api_task.hpp"
+#include "actors/daemon/client_paths.hpp"
 #include "actors/errors.hpp"
 #include "actors/images/image_reference.hpp"
 #include "actors/runtime/wire_convert.hpp"
@@ -175,6 +175,54 @@ caf::behavior event_forwarder(caf::stateful_actor<forwarder_state>* self,
   };
 }
 
+// ---- import archives ----------------------------------------------------------
+
+struct archive_keeper_state {
+  client_archive archive;
+  caf::typed_response_promise<std::vector<image_record>> answer;
+  static inline const char* name = "berth.archive_keeper";
+};
+
+// Holds the archive a client opened (client_paths.hpp) until the images
+// actor has answered its import, whether or not the client still waits:
+// the images actor reads the file through its /proc/self/fd path, and a
+// descriptor closed early could by then be another file's. It answers for
+// the images actor, which CAF 0.17 would not do if that actor failed with
+// the request (the bridge watches only the keeper).
+caf::behavior archive_keeper(caf::stateful_actor<archive_keeper_state>* self,
+                             client_archive archive, images_actor images) {
+  self->state.archive = std::move(archive);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (self->state.answer.pending())
+      self->state.answer.deliver(cut_short("berth.images", msg.reason, nullptr));
+    self->quit();
+  });
+  return {
+      [self, images](img_import_atom, import_request& req) {
+        auto rp = self->make_response_promise<std::vector<image_record>>();
+        if (!images) {
+          rp.deliver(make_error(errc::unavailable,
+                                "berthd is starting or restarting its actors; try again"));
+          self->quit();
+          return rp;
+        }
+        self->state.answer = rp;
+        self->monitor(images);
+        self->request(images, caf::infinite, img_import_atom::value, std::move(req))
+            .then(
+                [self](std::vector<image_record>& xs) {
+                  self->state.answer.deliver(std::move(xs));
+                  self->quit();
+                },
+                [self](caf::error& err) {
+                  self->state.answer.deliver(self->state.archive.as_named(std::move(err)));
+                  self->quit();
+                });
+        return rp;
+      },
+  };
+}
+
 // ---- import progress ------------------------------------------------------------
 
 class progress_pump final : public io_thread::resource {
@@ -253,11 +301,12 @@ class subscription final : public wire::api::Subscription::Server {
 class berth_service final : public Berth::Server {
  public:
   berth_service(api_bridge bridge, std::shared_ptr<const berth_handles> actors,
-                const api_server_config& cfg, kj::Own<call_gate> gate)
+                const api_server_config& cfg, kj::Own<call_gate> gate, api_peer peer)
       : gate_(kj::mv(gate)),
         bridge_(with_caller(std::move(bridge))),
         actors_(std::move(actors)),
-        cfg_(cfg) {}
+        cfg_(cfg),
+        peer_(std::move(peer)) {}
 
   ~berth_service() noexcept(false) {
     caf::anon_send_exit(bridge_.caller, caf::exit_reason::user_shutdown);
@@ -334,6 +383,14 @@ class berth_service final : public Berth::Server {
     req.id = r.getId().cStr();
     req.stdio = convert::from_wire(r.getStdio());
     req.checkpoint = r.getCheckpoint().cStr();
+    auto refused = check_stdio(peer_, req.stdio);
+    if (!refused && !req.checkpoint.empty())
+      refused = check_checkpoint_path(peer_, req.checkpoint, checkpoint_use::restore);
+    if (refused) {
+      ac::fill(ctx.getResults().initResp().initError(), refused);
+      ctx.getResults().setTask(make_failed_task_capability(refused));
+      return kj::READY_NOW;
+    }
     return ask<task_handle>(bridge_, actors_->registry(), std::move(req))
         .then([this, ctx](caf::expected<task_handle> h) mutable {
           auto results = ctx.getResults();
@@ -370,15 +427,14 @@ class berth_service final : public Berth::Server {
     auto r = ctx.getParams().getReq();
     import_request ir;
     ir.ns = ns_of(r.getNamespace());
-    ir.archive_path = r.getArchivePath().cStr();
     ir.platform = r.getPlatform().size() ? r.getPlatform().cStr() : "linux/amd64";
     ir.name = r.getName().cStr();
-    if (ir.archive_path.empty() || ir.archive_path.front() != '/') {
-      ac::fill(ctx.getResults().initResp().initError(),
-               make_error(errc::invalid_argument, "invalid archive path \"" + ir.archive_path +
-                                                      "\": must be absolute (berthd reads it)"));
+    auto archive = open_client_archive(peer_, r.getArchivePath().cStr());
+    if (!archive) {
+      ac::fill(ctx.getResults().initResp().initError(), archive.error());
       return kj::READY_NOW;
     }
+    ir.archive_path = archive->path();
     std::uint64_t key = 0;
     if (r.hasProgress()) {
       key = bridge_.io->new_key();
@@ -387,8 +443,9 @@ class berth_service final : public Berth::Server {
       ir.progress_to = forwarder;
     }
     auto forwarder = ir.progress_to;
-    return ask<std::vector<image_record>>(bridge_, actors_->images(), img_import_atom::value,
-                                          std::move(ir))
+    auto keeper =
+        bridge_.sys->spawn<caf::hidden>(archive_keeper, std::move(*archive), actors_->images());
+    return ask<std::vector<image_record>>(bridge_, keeper, img_import_atom::value, std::move(ir))
         .then([this, ctx, key, forwarder](caf::expected<std::vector<image_record>> got) mutable {
           if (key) bridge_.io->drop(key);
           if (forwarder) caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
@@ -509,7 +566,7 @@ class berth_service final : public Berth::Server {
     auto log = cfg_.state_dir + "/" + h.info.ns + "/" + h.info.id + "/task.log";
     // Calls on the task count against this connection's bound too.
     return gate_
-        ->guard(make_task_capability(bridge_, h.task, h.info.ns, h.info.id, log),
+        ->guard(make_task_capability(bridge_, h.task, h.info.ns, h.info.id, log, peer_),
                 capnp::Schema::from<wire::api::Task>())
         .castAs<wire::api::Task>();
   }
@@ -519,33 +576,17 @@ class berth_service final : public Berth::Server {
   // Read at each call: the supervisor replaces an actor that failed.
   std::shared_ptr<const berth_handles> actors_;
   api_server_config cfg_;
+  api_peer peer_;  // the client, whose host paths are checked as its own
 };
 
 // ---- the socket ----------------------------------------------------------------
 
-bool peer_allowed(int fd, const api_server_config& cfg, std::string& who) {
-  ucred cred{};
-  socklen_t len = sizeof cred;
-  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    who = std::string("unknown peer (") + std::strerror(errno) + ")";
-    return false;
-  }
-  who = "uid " + std::to_string(cred.uid) + " pid " + std::to_string(cred.pid);
-  if (cred.uid == 0 || cred.uid == ::geteuid()) return true;
+bool peer_allowed(const api_peer& peer, const api_server_config& cfg) {
+  if (peer.uid == 0 || peer.uid == ::geteuid()) return true;
   if (!cfg.group) return false;
-  if (cred.gid == *cfg.group) return true;
-  // Supplementary groups of the peer's user.
-  passwd pw{}, *found = nullptr;
-  std::vector<char> buf(16384);
-  if (::getpwuid_r(cred.uid, &pw, buf.data(), buf.size(), &found) != 0 || !found) return false;
-  int n = 64;
-  std::vector<gid_t> groups(static_cast<size_t>(n));
-  if (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) < 0) {
-    groups.resize(static_cast<size_t>(n));
-    ::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n);
-  }
-  for (int i = 0; i < n && i < static_cast<int>(groups.size()); ++i)
-    if (groups[static_cast<size_t>(i)] == *cfg.group) return true;
+  if (peer.gid == *cfg.group) return true;
+  for (auto g : peer.groups)
+    if (g == *cfg.group) return true;
   return false;
 }
 
@@ -567,8 +608,9 @@ struct api_connection {
 
 class api_listener final : public io_thread::resource, private kj::TaskSet::ErrorHandler {
  public:
-  // Makes the Berth service of one new connection, given its gate.
-  using service_factory = std::function<kj::Own<Berth::Server>(kj::Own<call_gate>)>;
+  // Makes the Berth service of one new connection, given its gate and peer.
+  using service_factory =
+      std::function<kj::Own<Berth::Server>(kj::Own<call_gate>, const api_peer&)>;
 
   api_listener(kj::Own<kj::ConnectionReceiver> receiver, service_factory make_service,
                api_server_config cfg)
@@ -582,13 +624,15 @@ class api_listener final : public io_thread::resource, private kj::TaskSet::Erro
  private:
   void accept_next() {
     tasks_.add(receiver_->accept().then([this](kj::Own<kj::AsyncIoStream> conn) {
-      std::string who;
-      int fd = -1;
-      KJ_IF_MAYBE (f, conn->getFd()) {
-        fd = *f;
+      std::optional<api_peer> peer;
+      std::string who = "unknown peer";
+      KJ_IF_MAYBE (fd, conn->getFd()) {
+        peer = read_api_peer(*fd);
+        if (!peer) who = std::string("unknown peer (") + std::strerror(errno) + ")";
       }
-      if (fd >= 0 && peer_allowed(fd, cfg_, who)) {
-        serve(kj::mv(conn), who);
+      if (peer) who = peer->describe();
+      if (peer && peer_allowed(*peer, cfg_)) {
+        serve(kj::mv(conn), *peer);
       } else {
         spdlog::warn(
             "refused API connection from {}: not root, not berthd's user and not in "
@@ -598,11 +642,11 @@ class api_listener final : public io_thread::resource, private kj::TaskSet::Erro
       accept_next();
     }));
   }
-  void serve(kj::Own<kj::AsyncIoStream> conn, const std::string& who) {
+  void serve(kj::Own<kj::AsyncIoStream> conn, const api_peer& peer) {
     auto gate = kj::refcounted<call_gate>();
-    capnp::Capability::Client service = make_service_(kj::addRef(*gate));
+    capnp::Capability::Client service = make_service_(kj::addRef(*gate), peer);
     auto bootstrap = gate->guard(kj::mv(service), capnp::Schema::from<Berth>());
-    auto c = kj::heap<api_connection>(kj::mv(conn), who, kj::mv(bootstrap));
+    auto c = kj::heap<api_connection>(kj::mv(conn), peer.describe(), kj::mv(bootstrap));
     // The connection lives until the client hangs up, or until a message of
     // its breaks the reader limits (Cap'n Proto then aborts the connection;
     // logged_message_stream logs why).
@@ -669,8 +713,9 @@ void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
       auto receiver =
           ctx.lowLevelProvider->wrapListenSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
       api_bridge bridge{&sys, io, &ctx.provider->getTimer(), {}, actors};
-      auto make_service = [bridge, actors, cfg](kj::Own<call_gate> gate) -> kj::Own<Berth::Server> {
-        return kj::heap<berth_service>(bridge, actors, cfg, kj::mv(gate));
+      auto make_service = [bridge, actors, cfg](kj::Own<call_gate> gate,
+                                                const api_peer& peer) -> kj::Own<Berth::Server> {
+        return kj::heap<berth_service>(bridge, actors, cfg, kj::mv(gate), peer);
       };
       io->keep(key, kj::heap<api_listener>(kj::mv(receiver), make_service, cfg));
       ready.set_value("");

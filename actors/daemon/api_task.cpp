@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "actors/daemon/api_convert.hpp"
+#include "actors/daemon/client_paths.hpp"
 #include "actors/daemon/registry_actor.hpp"
 #include "actors/daemon/task_log_reader.hpp"
 #include "actors/errors.hpp"
@@ -24,12 +25,13 @@ namespace ac = api_convert;
 class task_service final : public Task::Server {
  public:
   task_service(api_bridge bridge, task_actor task, std::string ns, std::string id,
-               std::string log_path)
+               std::string log_path, api_peer peer)
       : bridge_(with_caller(std::move(bridge))),
         task_(std::move(task)),
         ns_(std::move(ns)),
         id_(std::move(id)),
         log_path_(std::move(log_path)),
+        peer_(std::move(peer)),
         registry_(bridge_.actors ? bridge_.actors->registry() : registry_actor{}) {}
 
   ~task_service() noexcept(false) {
@@ -65,7 +67,9 @@ class task_service final : public Task::Server {
     return call<void>(ctx, std::move(k), [](auto, caf::unit_t) {});
   }
   kj::Promise<void> exec(ExecContext ctx) override {
-    return call<void>(ctx, ac::from_wire(ctx.getParams().getReq()), [](auto, caf::unit_t) {});
+    auto e = ac::from_wire(ctx.getParams().getReq());
+    if (auto refused = check_stdio(peer_, e.stdio)) return refuse(ctx, refused);
+    return call<void>(ctx, std::move(e), [](auto, caf::unit_t) {});
   }
   kj::Promise<void> wait(WaitContext ctx) override {
     auto r = ctx.getParams().getReq();
@@ -88,7 +92,9 @@ class task_service final : public Task::Server {
   }
   kj::Promise<void> attach(AttachContext ctx) override {
     auto r = ctx.getParams().getReq();
-    return call<bool>(ctx, task_attach{r.getExecId().cStr(), convert::from_wire(r.getStdio())},
+    auto stdio = convert::from_wire(r.getStdio());
+    if (auto refused = check_stdio(peer_, stdio)) return refuse(ctx, refused);
+    return call<bool>(ctx, task_attach{r.getExecId().cStr(), std::move(stdio)},
                       [](auto resp, bool stdin_open) { resp.setStdinOpen(stdin_open); });
   }
   kj::Promise<void> resizePty(ResizePtyContext ctx) override {
@@ -106,12 +112,21 @@ class task_service final : public Task::Server {
   }
   kj::Promise<void> checkpoint(CheckpointContext ctx) override {
     auto r = ctx.getParams().getReq();
-    return call<void>(ctx, task_checkpoint{r.getPath().cStr(), r.getExit()},
-                      [](auto, caf::unit_t) {});
+    std::string path = r.getPath().cStr();
+    if (auto refused = check_checkpoint_path(peer_, path, checkpoint_use::dump))
+      return refuse(ctx, refused);
+    return call<void>(ctx, task_checkpoint{std::move(path), r.getExit()}, [](auto, caf::unit_t) {});
   }
   kj::Promise<void> logs(LogsContext ctx) override;
 
  private:
+  // Answers with `why` without asking the task (a path the client may not name).
+  template <class Ctx>
+  static kj::Promise<void> refuse(Ctx& ctx, const caf::error& why) {
+    ac::fill(ctx.getResults().initResp().initError(), why);
+    return kj::READY_NOW;
+  }
+
   // Sends `msg` to the task; `ok(resp builder, reply)` fills a success.
   template <class Reply, class Ctx, class Msg, class Ok>
   kj::Promise<void> call(Ctx ctx, Msg msg, Ok ok) {
@@ -191,6 +206,7 @@ class task_service final : public Task::Server {
   api_bridge bridge_;
   task_actor task_;
   std::string ns_, id_, log_path_;
+  api_peer peer_;  // the client, whose host paths are checked as its own
   // The registry that handed out task_ (see find_again).
   registry_actor registry_;
   kj::Maybe<kj::ForkedPromise<void>> finding_;
@@ -253,9 +269,9 @@ kj::Promise<void> task_service::logs(LogsContext ctx) {
 }  // namespace
 
 wire::api::Task::Client make_task_capability(api_bridge bridge, task_actor task, std::string ns,
-                                             std::string id, std::string log_path) {
+                                             std::string id, std::string log_path, api_peer peer) {
   return kj::heap<task_service>(std::move(bridge), std::move(task), std::move(ns), std::move(id),
-                                std::move(log_path));
+                                std::move(log_path), std::move(peer));
 }
 
 wire::api::Task::Client make_failed_task_capability(caf::error why) {

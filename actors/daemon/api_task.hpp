@@ -8,15 +8,18 @@
 #include <string>
 
 #include "actors/daemon/api_bridge.hpp"
+#include "actors/daemon/api_peer.hpp"
 #include "actors/daemon/task_actor.hpp"
 #include "schema/api.capnp.h"
 
 namespace berth {
 
 // Calls go to `task`; a task that has ended answers not_found. `log_path` is
-// the task's CRI-format log, which `logs` streams.
+// the task's CRI-format log, which `logs` streams. The host paths `peer`
+// names (stdio of exec and attach, checkpoint paths) are checked as its own
+// (client_paths.hpp) before the task sees them.
 wire::api::Task::Client make_task_capability(api_bridge bridge, task_actor task, std::string ns,
-                                             std::string id, std::string log_path);
+                                             std::string id, std::string log_path, api_peer peer);
 
 // A Task whose every call fails with `why`: what createTask hands out when
 // the create failed, so calls pipelined on it report the real reason.

@@ -27,7 +27,9 @@ struct berth_config {
   std::string default_runtime = "io.berth.runc.v1";
   std::vector<runtime_config> runtimes;  // by name; see default_runtimes()
   std::string snapshotter = "auto";      // overlay, copy, or auto (overlay when it mounts)
-  events_config events;                  // subscriber limit, event log retention
+  // The pids limit of a container that sets none (podman's default); 0: none.
+  std::int64_t pids_limit = 2048;
+  events_config events;  // subscriber limit, event log retention
   restart_policy restarts;
   log_limits logs;  // task log limits of a container created without its own
   // Called once, from an actor thread, when the supervisor gives up (the

@@ -194,7 +194,14 @@ container_actor::behavior_type serving(container_pointer self) {
                 [rp, task](task_info& info) mutable {
                   rp.deliver(task_handle{task, info});
                 },
-                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+                [self, rp](caf::error& err) mutable {
+                  // The task ended (deleted) before this container heard of it.
+                  if (err.category() != error_category) {
+                    auto& r = self->state.record;
+                    err = make_error(errc::not_found, "task " + r.ns + "/" + r.id + " not found");
+                  }
+                  rp.deliver(std::move(err));
+                });
         return rp;
       },
       [self](list_task_atom) -> caf::result<std::vector<task_info>> {

@@ -51,6 +51,11 @@ std::string load_config_file(const std::string& path, daemon_config& cfg, bool m
       *out = *n;
     }
   }
+  if (auto n = t["pids_limit"]; n) {
+    auto v = n.value<int64_t>();
+    if (!v || *v < 0) return path + ": pids_limit must be a number of processes, 0 for no limit";
+    cfg.pids_limit = *v;
+  }
   std::int64_t log_size = static_cast<std::int64_t>(cfg.task_logs.max_size);
   std::int64_t log_files = cfg.task_logs.max_files;
   if (auto node = t["log_max_size"]; node) {
@@ -96,6 +101,7 @@ berth_config to_berth_config(const daemon_config& cfg, const std::string& shim_b
   b.state = cfg.state;
   b.default_runtime = cfg.default_runtime;
   b.snapshotter = cfg.snapshotter;
+  b.pids_limit = cfg.pids_limit;
   b.events.subscriber_limit = static_cast<std::uint64_t>(cfg.event_subscriber_limit);
   b.events.retention = static_cast<std::uint64_t>(cfg.event_retention);
   b.logs = cfg.task_logs;

@@ -11,6 +11,7 @@
 //   shim_timeout_ms = 5000           # deadline of every shim call
 //   event_subscriber_limit = 10000   # events a subscriber may leave unreturned
 //   event_retention = 100000         # events the log keeps for --since
+//   pids_limit = 2048                # of a container that sets none; 0: no limit
 //   log_max_size = "10m"             # task log bytes per file before it rotates (or a number)
 //   log_max_files = 2                # task log files kept, the current one included
 //   [runtimes."io.berth.runc.v1"]
@@ -46,7 +47,8 @@ struct daemon_config {
   std::chrono::milliseconds shim_timeout{5000};
   std::int64_t event_subscriber_limit = 10000;
   std::int64_t event_retention = 100000;
-  log_limits task_logs;  // of containers created without --log-max-size/--log-max-files
+  std::int64_t pids_limit = 2048;  // of a container that sets none; 0: none
+  log_limits task_logs;            // of containers created without --log-max-size/--log-max-files
   std::map<std::string, runtime_entry> runtimes;  // overrides and additions
 };
 

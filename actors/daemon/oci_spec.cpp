@@ -1,10 +1,12 @@
 #include "actors/daemon/oci_spec.hpp"
 
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "actors/daemon/seccomp_profile.hpp"
 #include "actors/errors.hpp"
 #include "actors/runtime/wire_text.hpp"
 
@@ -31,6 +33,58 @@ const std::vector<std::string>& default_capabilities() {
       "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
       "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
       "CAP_KILL",    "CAP_AUDIT_WRITE"};
+  return caps;
+}
+
+// What --privileged grants: every capability berthd itself may hold (its
+// bounding set), as Docker does; a capability outside it cannot be given.
+std::vector<std::string> all_capabilities() {
+  // Indexed by capability number (linux/capability.h).
+  static const char* const names[] = {"CAP_CHOWN",
+                                      "CAP_DAC_OVERRIDE",
+                                      "CAP_DAC_READ_SEARCH",
+                                      "CAP_FOWNER",
+                                      "CAP_FSETID",
+                                      "CAP_KILL",
+                                      "CAP_SETGID",
+                                      "CAP_SETUID",
+                                      "CAP_SETPCAP",
+                                      "CAP_LINUX_IMMUTABLE",
+                                      "CAP_NET_BIND_SERVICE",
+                                      "CAP_NET_BROADCAST",
+                                      "CAP_NET_ADMIN",
+                                      "CAP_NET_RAW",
+                                      "CAP_IPC_LOCK",
+                                      "CAP_IPC_OWNER",
+                                      "CAP_SYS_MODULE",
+                                      "CAP_SYS_RAWIO",
+                                      "CAP_SYS_CHROOT",
+                                      "CAP_SYS_PTRACE",
+                                      "CAP_SYS_PACCT",
+                                      "CAP_SYS_ADMIN",
+                                      "CAP_SYS_BOOT",
+                                      "CAP_SYS_NICE",
+                                      "CAP_SYS_RESOURCE",
+                                      "CAP_SYS_TIME",
+                                      "CAP_SYS_TTY_CONFIG",
+                                      "CAP_MKNOD",
+                                      "CAP_LEASE",
+                                      "CAP_AUDIT_WRITE",
+                                      "CAP_AUDIT_CONTROL",
+                                      "CAP_SETFCAP",
+                                      "CAP_MAC_OVERRIDE",
+                                      "CAP_MAC_ADMIN",
+                                      "CAP_SYSLOG",
+                                      "CAP_WAKE_ALARM",
+                                      "CAP_BLOCK_SUSPEND",
+                                      "CAP_AUDIT_READ",
+                                      "CAP_PERFMON",
+                                      "CAP_BPF",
+                                      "CAP_CHECKPOINT_RESTORE"};
+  std::vector<std::string> caps;
+  for (int i = 0; i < static_cast<int>(std::size(names)); ++i) {
+    if (::prctl(PR_CAPBSET_READ, i, 0, 0, 0) == 1) caps.push_back(names[i]);
+  }
   return caps;
 }
 
@@ -118,7 +172,11 @@ caf::expected<std::string> spec_json(const std::string& ns, const std::string& i
   if (!clean_absolute(cwd))
     return invalid(id, "working directory \"" + cwd + "\" must be an absolute path without ..");
 
-  const auto& caps = default_capabilities();
+  if (!o.seccomp.empty() && o.seccomp != "unconfined" && o.seccomp != "default")
+    return invalid(id, "seccomp profile \"" + o.seccomp +
+                           "\" is not supported: use \"default\" or \"unconfined\"");
+  if (o.pids_limit < -1) return invalid(id, "pids limit must be positive, or -1 for none");
+  const auto caps = o.privileged ? all_capabilities() : default_capabilities();
   json user = {{"uid", o.uid}, {"gid", o.gid}};
   if (!o.additional_gids.empty()) user["additionalGids"] = o.additional_gids;
   json process = {
@@ -143,6 +201,14 @@ caf::expected<std::string> spec_json(const std::string& ns, const std::string& i
       mount("/run", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
       mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"}),
   });
+  if (o.privileged) {
+    // sysfs and the cgroup tree writable, as Docker's --privileged has them.
+    for (auto& m : mounts) {
+      auto& opts = m["options"];
+      for (auto& opt : opts)
+        if (opt == "ro") opt = "rw";
+    }
+  }
   json namespaces =
       json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
   if (o.net_host) {
@@ -170,7 +236,8 @@ caf::expected<std::string> spec_json(const std::string& ns, const std::string& i
     mounts.push_back(jm);
   }
 
-  json resources = {{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}};
+  json resources = {{"devices", json::array({{{"allow", o.privileged}, {"access", "rwm"}}})}};
+  if (o.pids_limit > 0) resources["pids"] = {{"limit", o.pids_limit}};
   if (o.memory_limit < 0) return invalid(id, "memory limit must not be negative");
   if (o.memory_limit > 0) resources["memory"] = {{"limit", o.memory_limit}};
   if (o.cpus < 0 || std::isnan(o.cpus)) return invalid(id, "cpus must be a positive number");
@@ -184,12 +251,17 @@ caf::expected<std::string> spec_json(const std::string& ns, const std::string& i
       {"cgroupsPath", "/berth/" + ns + "/" + id},
       {"resources", resources},
       {"namespaces", namespaces},
-      {"maskedPaths",
-       {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-        "/proc/scsi"}},
-      {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}},
   };
+  if (!o.privileged) {
+    linux_section["maskedPaths"] = {"/proc/acpi",        "/proc/asound",        "/proc/kcore",
+                                    "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
+                                    "/proc/timer_stats", "/proc/sched_debug",   "/sys/firmware",
+                                    "/proc/scsi"};
+    linux_section["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                      "/proc/sysrq-trigger"};
+    // Docker's and containerd's default policy, unless asked otherwise.
+    if (o.seccomp != "unconfined") linux_section["seccomp"] = default_seccomp_profile(caps);
+  }
   json config = {
       {"ociVersion", "1.0.2-dev"},
       {"process", process},

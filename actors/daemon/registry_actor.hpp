@@ -65,7 +65,8 @@ struct registry_config {
   std::string default_runtime = "io.berth.runc.v1";
   std::map<std::string, runtime_actor> runtimes;
   images_actor images;  // resolves images to snapshots; may be null (then --rootfs only)
-  log_limits logs;      // task log limits of a container created without its own
+  std::int64_t default_pids_limit = 0;  // for a container that names none; 0: no limit
+  log_limits logs;                      // task log limits of a container created without its own
 };
 
 registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg, store_actor store,

@@ -1,76 +1,28 @@
+// The task actor's behaviors and the operations clients ask of it; what it
+// records is in task_record.cpp, how it reaches its shim in task_reach.cpp
+// (task_data.hpp has the state they share).
 #include "actors/daemon/task_actor.hpp"
 
 #include <spdlog/spdlog.h>
+#include <caf/detail/type_list.hpp>
 #include <caf/message_handler.hpp>
+#include <caf/response_type.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include <algorithm>
-#include <map>
 #include <optional>
 #include <type_traits>
 #include <utility>
 
 #include "actors/daemon/bundle.hpp"
-#include "actors/daemon/shim_presence.hpp"
+#include "actors/daemon/task_data.hpp"
 #include "actors/daemon/task_states.hpp"
 #include "actors/errors.hpp"
 
 namespace berth {
 namespace {
 
-// Ask the shim (again): at recovery, and while the task is unknown.
-using reach_atom = caf::atom_constant<caf::atom("reachShim")>;
-
-// A shim that did not answer is asked again after 0.5 s, then 1, 2, 4, 8
-// and every 10 s: soon enough to notice a shim that was only stopped for a
-// moment, rare enough that a stuck one costs nothing.
-constexpr std::chrono::milliseconds first_retry{500};
-constexpr std::chrono::milliseconds last_retry{10000};
-
-struct exec_process {
-  std::uint32_t pid = 0;
-  task_status status = task_status::created;
-  exit_status exit;
-};
-
-struct task_data {
-  task_context ctx;
-  task_params params;
-  task_record record;
-  shim_proxy_actor proxy;
-  task_phase phase = task_phase::creating;
-  // While unknown: attempts to reach the shim since it last answered, the
-  // shim's pid (from shim.pid) and the delay before the next attempt.
-  std::uint32_t attempts = 0;
-  std::int32_t shim_pid = 0;
-  std::chrono::milliseconds retry{0};
-  std::uint64_t last_event = 0;  // highest shim event sequence handled
-  std::map<std::string, exec_process> execs;
-  std::vector<caf::response_promise> init_waiters;  // wait() before the exit is stored
-
-  static inline const char* name = "berth.task";
-};
-
-// The public interface plus the retry timer's message.
-using task_impl = task_actor::extend<caf::reacts_to<reach_atom>>;
-using task_self = task_impl::stateful_pointer<task_data>;
-
-std::string who(task_self self) {
-  return "task " + self->state.params.ns + "/" + self->state.params.id;
-}
-
-bool is_live(task_phase p) {
-  return p == task_phase::created || p == task_phase::running || p == task_phase::paused ||
-         p == task_phase::created_checkpoint;
-}
-
-std::string silence(task_self self) {
-  auto& st = self->state;
-  return "its shim does not answer (pid " + std::to_string(st.shim_pid) + ", " +
-         std::to_string(st.attempts) + (st.attempts == 1 ? " attempt" : " attempts") +
-         "); retrying";
-}
+using namespace task_detail;
 
 caf::error refuse(task_self self, const std::string& op, const std::string& extra = "") {
   return make_error(errc::failed_precondition, "cannot " + op + " " + who(self) + ": it is " +
@@ -118,385 +70,110 @@ std::optional<task_op> operation_of(const caf::type_erased_tuple& x) {
   return std::nullopt;
 }
 
-task_info info_of(task_self self) {
-  auto& st = self->state;
-  auto& r = st.record;
-  task_info i;
-  i.ns = r.ns;
-  i.id = r.id;
-  i.pid = static_cast<std::uint32_t>(r.pid);
-  i.status = status_of(st.phase, r.status);
-  if (i.status == task_status::stopped) {
-    i.exit.code = r.exit_code;
-    i.exit.signal = r.exit_signal;
-    i.exit.exited_at = r.exited_at;
-    i.exit.reason = r.exit_reason;
-  } else if (i.status == task_status::unknown) {
-    // Why berth, not the process, decided the status (the wire's ExitStatus.reason).
-    i.exit.reason = silence(self);
+// ---- asking the shim ------------------------------------------------------------
+
+template <class Outputs>
+struct only_output;
+template <class T>
+struct only_output<caf::detail::type_list<T>> {
+  using type = T;
+};
+
+// What the shim proxy answers to Msg (void for a reacts_to), read off its
+// typed interface, so the task cannot disagree with it.
+template <class Msg>
+using shim_reply =
+    typename only_output<caf::response_type_t<shim_proxy_actor::signatures, Msg>>::type;
+
+// The shim's reply, passed on as it is.
+struct as_is {
+  void operator()() const {}
+  template <class Reply>
+  Reply operator()(Reply& r) const {
+    return std::move(r);
   }
-  return i;
-}
+};
 
-task_status from_shim(shim_status s) {
-  switch (s) {
-    case shim_status::created:
-      return task_status::created;
-    case shim_status::running:
-      return task_status::running;
-    case shim_status::paused:
-      return task_status::paused;
-    case shim_status::created_checkpoint:
-      return task_status::created_checkpoint;
-    case shim_status::stopped:
-    case shim_status::deleted:
-      return task_status::stopped;
-    case shim_status::unknown:
-      break;
-  }
-  return task_status::unknown;
-}
-
-// Status writes nobody waits for: a restart asks the shim anyway.
-void persist(task_self self) {
-  self->request(self->state.ctx.store, caf::infinite, put_task_atom::value, self->state.record)
-      .then([](const task_record&) {},
-            [self](caf::error& err) {
-              spdlog::error("{}: cannot store its state: {}", who(self), error_message(err));
-            });
-}
-
-void publish(task_self self, berth_event e) {
-  e.ns = self->state.params.ns;
-  e.id = self->state.params.id;
-  if (e.time == caf::timestamp{}) e.time = caf::make_timestamp();
-  self->send(self->state.ctx.events, publish_atom::value, std::move(e));
-}
-
-// A live status the shim confirmed: recorded (stored when it changed) and
-// entered.
-void settle(task_self self, task_status status) {
-  auto& st = self->state;
-  if (status != st.record.status) {
-    st.record.status = status;
-    persist(self);
-  }
-  st.phase = phase_of(status);
-}
-
-// ---- the init exit ---------------------------------------------------------------
-
-// The init process exited (an event, the shim's state after a restart, or
-// the cleanup of a dead shim). Stored, then published and answered, once.
-void on_init_exit(task_self self, exit_status status, std::uint32_t pid) {
-  auto& st = self->state;
-  if (st.phase == task_phase::exiting || st.phase == task_phase::stopped ||
-      st.phase == task_phase::deleting)
-    return;  // known already: a repeat, or stored before a restart
-  bool already_stored = st.record.status == task_status::stopped;
-  st.record.status = task_status::stopped;
-  if (!already_stored) {
-    st.record.exit_code = status.code;
-    st.record.exit_signal = status.signal;
-    st.record.exited_at = status.exited_at;
-    st.record.exit_reason = status.reason;
-  }
-  auto stored = [self, status, pid, already_stored] {
-    auto& st = self->state;
-    if (st.phase == task_phase::exiting) st.phase = task_phase::stopped;
-    if (!already_stored) {
-      spdlog::info("{} exited with status {}{}{}", who(self), status.code,
-                   status.reason.empty() ? "" : ": ", status.reason);
-      berth_event e;
-      e.kind = event_kind::task_exit;
-      e.pid = pid ? pid : static_cast<std::uint32_t>(st.record.pid);
-      e.status = status;
-      e.time = status.exited_at;
-      publish(self, std::move(e));
-    }
-    auto exit = info_of(self).exit;
-    for (auto& w : st.init_waiters) w.deliver(exit);
-    st.init_waiters.clear();
-  };
-  st.phase = task_phase::exiting;
-  if (already_stored) {
-    stored();
-    return;
-  }
-  task_exit te{status.code, status.signal, status.exited_at, status.reason};
-  self->request(st.ctx.store, caf::infinite, task_exit_atom::value, st.params.ns, st.params.id, te)
-      .then([stored](const task_record&) { stored(); },
-            [self, stored](caf::error& err) {
-              spdlog::error("{}: cannot store its exit: {}", who(self), error_message(err));
-              stored();
-            });
-}
-
-// ---- reaching the shim -----------------------------------------------------------
-
-// The shim is gone for good: berth-shim delete collects what it recorded.
-void bury_shim(task_self self, const std::string& why) {
-  auto& st = self->state;
-  if (st.proxy) self->send_exit(st.proxy, caf::exit_reason::user_shutdown);
-  st.proxy = nullptr;
-  st.phase = task_phase::burying;
-  spdlog::warn("{}: its shim is gone ({}); cleaning up", who(self), why);
-  self->request(st.ctx.runtime, caf::infinite, cleanup_shim_atom::value, st.params.ns, st.params.id,
-                st.params.bundle, st.params.bundle)
-      .then(
-          [self, why](exit_status& es) {
-            if (!es.reason.empty()) es.reason = "shim died (" + why + "): " + es.reason;
-            on_init_exit(self, es, 0);
-          },
-          [self, why](caf::error& err) {
-            exit_status es;
-            es.code = 255;
-            es.exited_at = caf::make_timestamp();
-            es.reason = "shim died: " + why + "; its cleanup failed: " + error_message(err);
-            on_init_exit(self, es, 0);
-          });
-}
-
-// The shim did not answer (a deadline, a lost connection, a refused
-// connect). Gone: buried. Alive: the task is unknown and the shim is asked
-// again later; its container keeps running whatever berthd thinks.
-void unreachable(task_self self, const caf::error& err) {
-  auto& st = self->state;
-  bool exited = st.phase == task_phase::exiting || st.phase == task_phase::stopped;
-  if (!is_live(st.phase) && st.phase != task_phase::recovering && st.phase != task_phase::unknown &&
-      !exited)
-    return;  // being deleted or buried: nothing to decide
-  auto presence = probe_shim(st.params.bundle, st.record.shim_address);
-  if (presence.gone) {
-    bury_shim(self, presence.why + "; " + error_message(err));
-    return;
-  }
-  // A stopped task's slow shim is asked again by its delete; its state is known.
-  if (exited) return;
-  st.shim_pid = presence.pid;
-  ++st.attempts;
-  st.retry = st.retry.count() == 0 ? first_retry : std::min(st.retry * 2, last_retry);
-  if (st.phase != task_phase::unknown)
-    spdlog::warn("{} is unknown: its shim (pid {}) does not answer: {}; asking again", who(self),
-                 st.shim_pid, error_message(err));
-  st.phase = task_phase::unknown;
-  self->delayed_send(self, st.retry, reach_atom::value);
-}
-
-// Errors from any call to the shim: a missed deadline means it is slow.
-void noticed(task_self self, const caf::error& err) {
-  if (error_code(err) == errc::deadline_exceeded && is_live(self->state.phase))
-    unreachable(self, err);
-}
-
-void subscribe(task_self self) {
-  self->request(self->state.proxy, caf::infinite, shim_subscribe{self->state.last_event})
-      .then([] {},
-            [self](caf::error& err) {
-              spdlog::warn("{}: cannot subscribe to its shim's events: {}", who(self),
-                           error_message(err));
-            });
-}
-
-// The shim answered its state through a fresh proxy: the task is what the
-// shim says, with no restart of anything.
-void reached(task_self self, shim_proxy_actor proxy, const process_state& ps) {
-  auto& st = self->state;
-  if (st.proxy && st.proxy != proxy) self->send_exit(st.proxy, caf::exit_reason::user_shutdown);
-  st.proxy = std::move(proxy);
-  if (st.phase == task_phase::unknown)
-    spdlog::info("{}: its shim answers again after {} attempts", who(self), st.attempts);
-  st.attempts = 0;
-  st.retry = std::chrono::milliseconds{0};
-  subscribe(self);
-  if (st.phase != task_phase::recovering && st.phase != task_phase::unknown && !is_live(st.phase))
-    return;  // the exit came meanwhile (an event on the old connection)
-  auto status = from_shim(ps.status);
-  if (ps.pid) st.record.pid = static_cast<std::int32_t>(ps.pid);
-  if (status == task_status::unknown) status = st.record.status;
-  if (status == task_status::stopped) {
-    on_init_exit(self, ps.exit, ps.pid);
-    return;
-  }
-  settle(self, status);
-}
-
-void reach_shim(task_self self) {
-  auto& st = self->state;
-  auto sink = caf::actor_cast<shim_event_sink>(self);
-  self->request(st.ctx.runtime, caf::infinite, connect_shim_atom::value, st.params.ns, st.params.id,
-                st.record.shim_address, sink)
-      .then(
-          [self](shim_proxy_actor& proxy) {
-            self->request(proxy, caf::infinite, shim_state{})
-                .then([self, proxy](process_state& ps) { reached(self, proxy, ps); },
-                      [self, proxy](caf::error& err) {
-                        self->send_exit(proxy, caf::exit_reason::user_shutdown);
-                        unreachable(self, err);
-                      });
-          },
-          [self](caf::error& err) { unreachable(self, err); });
-}
-
-void on_shim_event(task_self self, shim_event& ev) {
-  auto& st = self->state;
-  if (ev.sequence != 0 && ev.sequence <= st.last_event) return;  // re-sent after a reconnect
-  st.last_event = std::max(st.last_event, ev.sequence);
-  st.record.last_acked_event = st.last_event;
-  berth_event e;
-  e.time = ev.time;
-  e.pid = ev.pid;
-  e.exec_id = ev.exec_id;
-  switch (ev.kind) {
-    case shim_event_kind::task_exit:
-      if (ev.exec_id.empty()) {
-        on_init_exit(self, ev.status, ev.pid);
-        return;
-      }
-      if (auto it = st.execs.find(ev.exec_id); it != st.execs.end()) {
-        it->second.status = task_status::stopped;
-        it->second.exit = ev.status;
-      }
-      e.kind = event_kind::task_exit;
-      e.status = ev.status;
-      break;
-    case shim_event_kind::task_create:
-      e.kind = event_kind::task_create;
-      e.bundle = ev.bundle;
-      break;
-    case shim_event_kind::task_start:
-      e.kind = event_kind::task_start;
-      break;
-    case shim_event_kind::task_oom:
-      e.kind = event_kind::task_oom;
-      break;
-    case shim_event_kind::task_paused:
-      e.kind = event_kind::task_paused;
-      break;
-    case shim_event_kind::task_resumed:
-      e.kind = event_kind::task_resumed;
-      break;
-    case shim_event_kind::task_exec_added:
-      e.kind = event_kind::task_exec_added;
-      break;
-    case shim_event_kind::task_exec_started:
-      e.kind = event_kind::task_exec_started;
-      if (auto it = st.execs.find(ev.exec_id); it != st.execs.end()) {
-        it->second.pid = ev.pid;
-        it->second.status = task_status::running;
-      }
-      break;
-    case shim_event_kind::task_delete:  // berthd publishes its own when the task is gone
-    case shim_event_kind::other:
-      return;
-  }
-  publish(self, std::move(e));
-}
-
-void on_shim_lost(task_self self, shim_lost& lost) {
-  auto& st = self->state;
-  if (!is_live(st.phase) && st.phase != task_phase::exiting && st.phase != task_phase::stopped)
-    return;  // deleting (the shim exits), or already reaching it
-  if (!st.proxy) return;
-  spdlog::warn("{}: lost its shim ({}); reconnecting", who(self), lost.reason);
-  // A stopped task's shim is still needed for its delete; a gone one is
-  // buried there too, with the exit already stored.
-  reach_shim(self);
-}
-
-// ---- operations forwarded to the shim ------------------------------------------
-
-template <class Reply, class Msg>
-caf::result<Reply> forward(task_self self, Msg x) {
-  if (!self->state.proxy) return make_error(errc::unavailable, who(self) + " has no shim to ask");
+// Every request the task relays to its shim goes this way: the caller gets
+// what `then` makes of the reply (run in the task's context, so it may change
+// the task), or the proxy's error once the task noticed it (a missed
+// deadline makes a live task unknown).
+template <class Msg, class Then = as_is>
+auto relay(task_self self, Msg x, Then then = {}) {
+  using reply = shim_reply<Msg>;
   auto fail = [self](auto rp) {
     return [self, rp](caf::error& err) mutable {
       noticed(self, err);
       rp.deliver(std::move(err));
     };
   };
-  if constexpr (std::is_void_v<Reply>) {
+  if constexpr (std::is_void_v<reply>) {
+    if (!self->state.proxy)
+      return caf::result<void>{make_error(errc::unavailable, who(self) + " has no shim to ask")};
     auto rp = self->make_response_promise();
     self->request(self->state.proxy, caf::infinite, std::move(x))
-        .then([rp]() mutable { rp.deliver(caf::message{}); }, fail(rp));
-    return rp;
+        .then(
+            [rp, then]() mutable {
+              then();
+              rp.deliver(caf::message{});
+            },
+            fail(rp));
+    return caf::result<void>{rp};
   } else {
-    auto rp = self->make_response_promise<Reply>();
+    using out = std::invoke_result_t<Then&, reply&>;
+    if (!self->state.proxy)
+      return caf::result<out>{make_error(errc::unavailable, who(self) + " has no shim to ask")};
+    auto rp = self->make_response_promise<out>();
     self->request(self->state.proxy, caf::infinite, std::move(x))
-        .then([rp](Reply& r) mutable { rp.deliver(std::move(r)); }, fail(rp));
-    return rp;
+        .then([rp, then](reply& r) mutable { rp.deliver(then(r)); }, fail(rp));
+    return caf::result<out>{rp};
   }
 }
 
+// The handler of a request the shim answers by itself, once task_states
+// allows `op` in the task's phase.
+template <class Msg>
+auto relayed(task_self self, task_op op) {
+  return [self, op](Msg& x) -> caf::result<shim_reply<Msg>> {
+    if (auto g = gate<shim_reply<Msg>>(self, op)) return std::move(*g);
+    return relay(self, std::move(x));
+  };
+}
+
 caf::result<std::uint32_t> start_init(task_self self) {
-  auto rp = self->make_response_promise<std::uint32_t>();
-  self->request(self->state.proxy, caf::infinite, shim_start{})
-      .then(
-          [self, rp](std::uint32_t pid) mutable {
-            auto& st = self->state;
-            // Unless the init exit came first (a process that ends at once).
-            if (st.phase == task_phase::created || st.phase == task_phase::created_checkpoint) {
-              st.record.pid = static_cast<std::int32_t>(pid);
-              settle(self, task_status::running);
-            }
-            rp.deliver(pid);
-          },
-          [self, rp](caf::error& err) mutable {
-            noticed(self, err);
-            rp.deliver(std::move(err));
-          });
-  return rp;
+  return relay(self, shim_start{}, [self](std::uint32_t pid) {
+    auto& st = self->state;
+    // Unless the init exit came first (a process that ends at once).
+    if (st.phase == task_phase::created || st.phase == task_phase::created_checkpoint) {
+      st.record.pid = static_cast<std::int32_t>(pid);
+      settle(self, task_status::running);
+    }
+    return pid;
+  });
 }
 
 caf::result<std::uint32_t> start_exec(task_self self, task_start& x) {
-  auto rp = self->make_response_promise<std::uint32_t>();
   auto exec_id = x.exec_id;
-  self->request(self->state.proxy, caf::infinite, std::move(x))
-      .then(
-          [self, rp, exec_id](std::uint32_t pid) mutable {
-            auto& e = self->state.execs[exec_id];
-            e.pid = pid;
-            if (e.status == task_status::created) e.status = task_status::running;
-            rp.deliver(pid);
-          },
-          [self, rp](caf::error& err) mutable {
-            noticed(self, err);
-            rp.deliver(std::move(err));
-          });
-  return rp;
+  return relay(self, std::move(x), [self, exec_id](std::uint32_t pid) {
+    auto& e = self->state.execs[exec_id];
+    e.pid = pid;
+    if (e.status == task_status::created) e.status = task_status::running;
+    return pid;
+  });
 }
 
 caf::result<void> add_exec(task_self self, task_exec& x) {
-  auto rp = self->make_response_promise();
   auto exec_id = x.exec_id;
-  self->request(self->state.proxy, caf::infinite, std::move(x))
-      .then(
-          [self, rp, exec_id]() mutable {
-            self->state.execs[exec_id] = exec_process{};
-            rp.deliver(caf::message{});
-          },
-          [self, rp](caf::error& err) mutable {
-            noticed(self, err);
-            rp.deliver(std::move(err));
-          });
-  return rp;
+  return relay(self, std::move(x),
+               [self, exec_id] { self->state.execs[exec_id] = exec_process{}; });
 }
 
 // Pause and resume change the state once the shim confirms.
 template <class Msg>
 caf::result<void> freeze(task_self self, Msg x, task_status next) {
-  auto rp = self->make_response_promise();
-  self->request(self->state.proxy, caf::infinite, x)
-      .then(
-          [self, rp, next]() mutable {
-            if (is_live(self->state.phase)) settle(self, next);
-            rp.deliver(caf::message{});
-          },
-          [self, rp](caf::error& err) mutable {
-            noticed(self, err);
-            rp.deliver(std::move(err));
-          });
-  return rp;
+  return relay(self, x, [self, next] {
+    if (is_live(self->state.phase)) settle(self, next);
+  });
 }
 
 // ---- delete ------------------------------------------------------------------
@@ -562,21 +239,12 @@ void do_delete(task_self self, caf::response_promise rp) {
 }
 
 caf::result<deleted_process> delete_exec(task_self self, const std::string& exec_id) {
-  auto& st = self->state;
-  if (!st.proxy)
+  if (!self->state.proxy)
     return make_error(errc::not_found, "exec " + exec_id + " of " + who(self) + " not found");
-  auto rp = self->make_response_promise<deleted_process>();
-  self->request(st.proxy, caf::infinite, shim_delete{exec_id})
-      .then(
-          [self, rp, exec_id](deleted_process& dp) mutable {
-            self->state.execs.erase(exec_id);
-            rp.deliver(std::move(dp));
-          },
-          [self, rp](caf::error& err) mutable {
-            noticed(self, err);
-            rp.deliver(std::move(err));
-          });
-  return rp;
+  return relay(self, shim_delete{exec_id}, [self, exec_id](deleted_process& dp) {
+    self->state.execs.erase(exec_id);
+    return std::move(dp);
+  });
 }
 
 // Running or paused: only with force — kill everything, wait for the exit,
@@ -638,42 +306,21 @@ task_impl::behavior_type serving(task_self self) {
         if (auto g = gate<void>(self, task_op::exec)) return std::move(*g);
         return add_exec(self, x);
       },
-      [self](task_kill& x) -> caf::result<void> {
-        if (auto g = gate<void>(self, task_op::kill)) return std::move(*g);
-        return forward<void>(self, std::move(x));
-      },
+      relayed<task_kill>(self, task_op::kill),
       [self](task_pids& x) -> caf::result<std::vector<process_info>> {
         if (auto g = gate<std::vector<process_info>>(self, task_op::pids)) return std::move(*g);
         // Nothing runs any more; asking the shim would only add a way to hang.
         auto p = self->state.phase;
         if (p == task_phase::exiting || p == task_phase::stopped)
           return std::vector<process_info>{};
-        return forward<std::vector<process_info>>(self, x);
+        return relay(self, x);
       },
-      [self](task_metrics& x) -> caf::result<task_stats> {
-        if (auto g = gate<task_stats>(self, task_op::metrics)) return std::move(*g);
-        return forward<task_stats>(self, x);
-      },
-      [self](task_update& x) -> caf::result<void> {
-        if (auto g = gate<void>(self, task_op::update)) return std::move(*g);
-        return forward<void>(self, std::move(x));
-      },
-      [self](task_close_io& x) -> caf::result<void> {
-        if (auto g = gate<void>(self, task_op::close_io)) return std::move(*g);
-        return forward<void>(self, std::move(x));
-      },
-      [self](task_attach& x) -> caf::result<bool> {
-        if (auto g = gate<bool>(self, task_op::attach)) return std::move(*g);
-        return forward<bool>(self, std::move(x));
-      },
-      [self](task_resize_pty& x) -> caf::result<void> {
-        if (auto g = gate<void>(self, task_op::resize_pty)) return std::move(*g);
-        return forward<void>(self, std::move(x));
-      },
-      [self](task_checkpoint& x) -> caf::result<void> {
-        if (auto g = gate<void>(self, task_op::checkpoint)) return std::move(*g);
-        return forward<void>(self, std::move(x));
-      },
+      relayed<task_metrics>(self, task_op::metrics),
+      relayed<task_update>(self, task_op::update),
+      relayed<task_close_io>(self, task_op::close_io),
+      relayed<task_attach>(self, task_op::attach),
+      relayed<task_resize_pty>(self, task_op::resize_pty),
+      relayed<task_checkpoint>(self, task_op::checkpoint),
       [self](task_delete& x) -> caf::result<deleted_process> {
         if (!x.exec_id.empty()) {
           if (auto g = gate<deleted_process>(self, task_op::delete_exec)) return std::move(*g);
@@ -717,18 +364,14 @@ task_impl::behavior_type serving(task_self self) {
           return make_error(errc::not_found,
                             "exec " + x.exec_id + " of " + who(self) + " not found");
         // An exec started before berthd restarted: only the shim knows it.
-        auto rp = self->make_response_promise<task_info>();
-        self->request(st.proxy, caf::infinite, x)
-            .then(
-                [self, rp](process_state& ps) mutable {
-                  rp.deliver(task_info{self->state.params.ns, self->state.params.id, ps.exec_id,
-                                       ps.pid, from_shim(ps.status), ps.exit});
-                },
-                [self, rp](caf::error& err) mutable {
-                  noticed(self, err);
-                  rp.deliver(std::move(err));
-                });
-        return rp;
+        return relay(self, x, [self](process_state& ps) {
+          return task_info{self->state.params.ns,
+                           self->state.params.id,
+                           ps.exec_id,
+                           ps.pid,
+                           from_shim(ps.status),
+                           ps.exit};
+        });
       },
       [self](shim_event& ev) { on_shim_event(self, ev); },
       [self](shim_lost& l) { on_shim_lost(self, l); },

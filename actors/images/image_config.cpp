@@ -47,7 +47,9 @@ std::vector<std::vector<std::string>> read_db(int root, const std::string& path)
   ssize_t n;
   while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) {
     text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > (4 << 20)) break;  // no real passwd file is this large
+    if (text.size() > (4 << 20))  // no real passwd file is this large
+      throw images_error(error_kind::failed_precondition,
+                         path + " in the image is larger than 4 MiB");
   }
   std::size_t start = 0;
   while (start < text.size()) {

@@ -97,14 +97,22 @@ unique_fd open_dir_beneath(int root, const std::vector<std::string>& parts, std:
 
 unique_fd open_file_in_root(int root, const std::string& path) {
   struct open_how how {};
-  how.flags = O_RDONLY | O_CLOEXEC;
+  // O_NONBLOCK: an image's FIFO must not hang the open (nor a device's
+  // open have effects); then only a regular file is read.
+  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
   long fd = ::syscall(SYS_openat2, root, path.c_str(), &how, sizeof how);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return unique_fd();
     throw_errno("cannot open " + path + " in the image's root filesystem");
   }
-  return unique_fd(static_cast<int>(fd));
+  unique_fd file(static_cast<int>(fd));
+  struct stat st {};
+  if (::fstat(file.get(), &st) != 0) throw_errno("cannot stat " + path + " in the image");
+  if (!S_ISREG(st.st_mode))
+    throw images_error(error_kind::failed_precondition,
+                       path + " in the image's root filesystem is not a regular file");
+  return file;
 }
 
 void clear_directory(int dir) {

@@ -6,6 +6,8 @@
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
+#include <algorithm>
+
 #include "actors/errors.hpp"
 #include "actors/runtime/wire_convert.hpp"
 
@@ -37,21 +39,6 @@ kj::Exception disconnected(const std::string& why) {
 
 std::string description(const kj::Exception& e) {
   return std::string(e.getDescription().cStr());
-}
-
-// The answer of a call: the shim's own error if it reported one, else what
-// `ok` makes of the response.
-template <class Reader, class Ok>
-caf::message answer(Reader resp, Ok&& ok) {
-  if (resp.hasError()) {
-    if (auto err = convert::error_of(resp.getError())) return caf::make_message(std::move(err));
-  }
-  return ok(resp);
-}
-
-template <class Reader>
-caf::message no_value(Reader resp) {
-  return answer(resp, [](auto) { return caf::make_message(); });
 }
 
 }  // namespace
@@ -121,10 +108,10 @@ class event_forwarder final : public wire::EventSink::Server {
 
 }  // namespace
 
-shim_link::shim_link(kj::AsyncIoContext& io, caf::weak_actor_ptr proxy, names n)
+shim_link::shim_link(kj::AsyncIoContext& io, caf::weak_actor_ptr proxy, settings s)
     : io_(io),
       proxy_(proxy),
-      names_(std::move(n)),
+      settings_(std::move(s)),
       events_(kj::refcounted<event_hub>(std::move(proxy))),
       tasks_(*this) {}
 
@@ -140,7 +127,7 @@ shim_link::~shim_link() noexcept(false) {
 }
 
 std::string shim_link::who() const {
-  return "shim for task " + names_.ns + "/" + names_.id;
+  return "shim for task " + settings_.ns + "/" + settings_.id;
 }
 
 void shim_link::reply(std::uint64_t call, caf::message answer) {
@@ -166,7 +153,7 @@ kj::Promise<void> shim_link::open_connection() {
   auto generation = ++generation_;
   auto& network = io_.provider->getNetwork();
   // evalNow: a malformed address throws at once; it must fail the promise.
-  return kj::evalNow([&] { return network.parseAddress(names_.address); })
+  return kj::evalNow([&] { return network.parseAddress(settings_.address); })
       .then([](kj::Own<kj::NetworkAddress> addr) {
         auto connecting = addr->connect();
         return connecting.attach(kj::mv(addr));
@@ -188,7 +175,7 @@ kj::Promise<void> shim_link::open_connection() {
           },
           [this](kj::Exception&& e) {
             connect_pending_ = false;
-            lost_reason_ = "cannot connect to " + names_.address + ": " + description(e);
+            lost_reason_ = "cannot connect to " + settings_.address + ": " + description(e);
             kj::throwFatalException(disconnected(lost_reason_));
           });
 }
@@ -235,191 +222,31 @@ void shim_link::run(std::uint64_t call, const char* op, kj::Maybe<kj::Duration> 
                            [this, call, op](kj::Exception&& e) { reply(call, failure(op, e)); }));
 }
 
-void shim_link::connect(std::uint64_t call, kj::Duration d) {
+kj::Maybe<kj::Duration> shim_link::deadline_of(deadline_class c) const {
+  switch (c) {
+    case deadline_class::normal:
+      return settings_.deadline;
+    case deadline_class::command:
+      return std::max(settings_.deadline, settings_.command_deadline);
+    case deadline_class::none:
+      break;
+  }
+  return nullptr;
+}
+
+void shim_link::begin_connect() {
   if (!connected_ && !connect_pending_) {
     connect_pending_ = true;
     connecting_ = open_connection().fork();
   }
-  run(call, "connect", d, [](Task::Client& t) {
-    auto req = t.connectRequest();
-    req.initReq();
-    return req.send().then([](auto r) {
-      return answer(r.getResp(), [](auto ok) { return caf::make_message(convert::from_wire(ok)); });
-    });
-  });
 }
 
-void shim_link::create(std::uint64_t call, shim_create x, kj::Duration d) {
-  run(call, "create", d, [this, x = std::move(x)](Task::Client& t) {
-    auto req = t.createRequest();
-    convert::fill(req.initReq(), names_.id, x);
-    return req.send().then([](auto r) {
-      return answer(r.getResp(), [](auto ok) { return caf::make_message(ok.getPid()); });
-    });
-  });
+const std::string& shim_link::task_id() const {
+  return settings_.id;
 }
 
-void shim_link::start(std::uint64_t call, shim_start x, kj::Duration d) {
-  run(call, "start", d, [x = std::move(x)](Task::Client& t) {
-    auto req = t.startRequest();
-    req.initReq().setExecId(x.exec_id);
-    return req.send().then([](auto r) {
-      return answer(r.getResp(), [](auto ok) { return caf::make_message(ok.getPid()); });
-    });
-  });
-}
-
-void shim_link::state(std::uint64_t call, shim_state x, kj::Duration d) {
-  run(call, "state", d, [x = std::move(x)](Task::Client& t) {
-    auto req = t.stateRequest();
-    req.initReq().setExecId(x.exec_id);
-    return req.send().then([](auto r) {
-      return answer(r.getResp(), [](auto ok) { return caf::make_message(convert::from_wire(ok)); });
-    });
-  });
-}
-
-void shim_link::pids(std::uint64_t call, kj::Duration d) {
-  run(call, "pids", d, [](Task::Client& t) {
-    auto req = t.pidsRequest();
-    req.initReq();
-    return req.send().then([](auto r) {
-      return answer(r.getResp(), [](auto ok) { return caf::make_message(convert::from_wire(ok)); });
-    });
-  });
-}
-
-void shim_link::pause(std::uint64_t call, kj::Duration d) {
-  run(call, "pause", d, [](Task::Client& t) {
-    auto req = t.pauseRequest();
-    req.initReq();
-    return req.send().then([](auto r) { return no_value(r.getResp()); });
-  });
-}
-
-void shim_link::resume(std::uint64_t call, kj::Duration d) {
-  run(call, "resume", d, [](Task::Client& t) {
-    auto req = t.resumeRequest();
-    req.initReq();
-    return req.send().then([](auto r) { return no_value(r.getResp()); });
-  });
-}
-
-void shim_link::kill(std::uint64_t call, shim_kill x, kj::Duration d) {
-  run(call, "kill", d, [x = std::move(x)](Task::Client& t) {
-    auto req = t.killRequest();
-    convert::fill(req.initReq(), x);
-    return req.send().then([](auto r) { return no_value(r.getResp()); });
-  });
-}
-
-void shim_link::exec(std::uint64_t call, shim_exec x, kj::Duration d) {
-  run(call, "exec", d, [x = std::move(x)](Task::Client& t) {
-    auto req = t.execRequest();
-    convert::fill(req.initReq(), x);
-    return req.send().then([](auto r) { return no_value(r.getResp()); });
-  });
-}
-
-void shim_link::wait(std::uint64_t call, shim_wait x) {
-  run(call, "wait", nullptr, [x = std::move(x)](Task::Client& t) {
-    auto req = t.waitRequest();
-    req.initReq().setExecId(x.exec_id);
-    return req.send().then([](auto r) {
-      return answer(r.getResp(),
-                    [](auto ok) { return caf::make_message(convert::from_wire(ok.getStatus())); });
-    });
-  });
-}
-
-void shim_link::remove(std::uint64_t call, shim_delete x, kj::Duration d) {
-  run(call, "delete", d, [x = std::move(x)](Task::Client& t) {
-    auto req = t.deleteRequest();
-    req.initReq().setExecId(x.exec_id);
-    return req.send().then([](auto r) {
-      return answer(r.getResp(), [](auto ok) { return caf::make_message(convert::from_wire(ok)); });
-    });
-  });
-}
-
-void shim_link::close_io(std::uint64_t call, shim_close_io x, kj::Duration d) {
-  run(call, "closeIo", d, [x = std::move(x)](Task::Client& t) {
-    auto req = t.closeIoRequest();
-    auto r = req.initReq();
-    r.setExecId(x.exec_id);
-    r.setStdin(x.stdin);
-    return req.send().then([](auto resp) { return no_value(resp.getResp()); });
-  });
-}
-
-void shim_link::attach(std::uint64_t call, shim_attach x, kj::Duration d) {
-  run(call, "attach", d, [x = std::move(x)](Task::Client& t) {
-    auto req = t.attachRequest();
-    auto r = req.initReq();
-    r.setExecId(x.exec_id);
-    convert::fill(r.initStdio(), x.stdio);
-    return req.send().then([](auto resp) {
-      return answer(resp.getResp(), [](auto ok) { return caf::make_message(ok.getStdinOpen()); });
-    });
-  });
-}
-
-void shim_link::resize_pty(std::uint64_t call, shim_resize_pty x, kj::Duration d) {
-  run(call, "resizePty", d, [x = std::move(x)](Task::Client& t) {
-    auto req = t.resizePtyRequest();
-    auto r = req.initReq();
-    r.setExecId(x.exec_id);
-    r.setWidth(x.width);
-    r.setHeight(x.height);
-    return req.send().then([](auto resp) { return no_value(resp.getResp()); });
-  });
-}
-
-void shim_link::update(std::uint64_t call, shim_update x, kj::Duration d) {
-  run(call, "update", d, [x](Task::Client& t) {
-    auto req = t.updateRequest();
-    convert::fill(req.initReq().initResources(), x.resources);
-    return req.send().then([](auto resp) { return no_value(resp.getResp()); });
-  });
-}
-
-void shim_link::stats(std::uint64_t call, kj::Duration d) {
-  run(call, "stats", d, [](Task::Client& t) {
-    auto req = t.statsRequest();
-    req.initReq();
-    return req.send().then([](auto r) {
-      return answer(r.getResp(),
-                    [](auto ok) { return caf::make_message(convert::from_wire(ok.getStats())); });
-    });
-  });
-}
-
-void shim_link::checkpoint(std::uint64_t call, shim_checkpoint x, kj::Duration d) {
-  run(call, "checkpoint", d, [x = std::move(x)](Task::Client& t) {
-    auto req = t.checkpointRequest();
-    auto r = req.initReq();
-    r.setPath(x.path);
-    r.setExit(x.exit);
-    return req.send().then([](auto resp) { return no_value(resp.getResp()); });
-  });
-}
-
-void shim_link::shutdown(std::uint64_t call, shim_shutdown x, kj::Duration d) {
-  run(call, "shutdown", d, [x](Task::Client& t) {
-    auto req = t.shutdownRequest();
-    req.initReq().setNow(x.now);
-    return req.send().then([](auto r) { return no_value(r.getResp()); });
-  });
-}
-
-void shim_link::subscribe(std::uint64_t call, shim_subscribe x, kj::Duration d) {
-  run(call, "subscribe", d, [this, x](Task::Client& t) {
-    auto req = t.subscribeRequest();
-    auto r = req.initReq();
-    r.setSink(kj::heap<event_forwarder>(kj::addRef(*events_)));
-    r.setAfterSequence(x.after_sequence);
-    return req.send().then([](auto resp) { return no_value(resp.getResp()); });
-  });
+wire::EventSink::Client shim_link::new_event_sink() {
+  return kj::heap<event_forwarder>(kj::addRef(*events_));
 }
 
 void shim_link::ack_event(std::uint64_t token, bool handed) {

@@ -18,11 +18,13 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "actors/runtime/io_thread.hpp"
 #include "actors/runtime/shim_messages.hpp"
+#include "actors/runtime/shim_ops.hpp"
 #include "schema/shim.capnp.h"
 
 namespace berth {
@@ -33,36 +35,29 @@ using link_lost_atom = caf::atom_constant<caf::atom("linkLost")>;
 
 class event_hub;
 
-class shim_link final : public io_thread::resource, private kj::TaskSet::ErrorHandler {
+class shim_link final : public io_thread::resource,
+                        private shim_call_context,
+                        private kj::TaskSet::ErrorHandler {
  public:
-  struct names {
+  struct settings {
     std::string ns, id, address;
+    kj::Duration deadline;          // deadline_class::normal
+    kj::Duration command_deadline;  // deadline_class::command (at least `deadline`)
   };
 
-  shim_link(kj::AsyncIoContext& io, caf::weak_actor_ptr proxy, names n);
+  shim_link(kj::AsyncIoContext& io, caf::weak_actor_ptr proxy, settings s);
   // Cancels what is in flight and answers those callers `unavailable`.
   ~shim_link() noexcept(false) override;
 
-  // Each answers `call` with link_done. `d` is the call's deadline.
-  void connect(std::uint64_t call, kj::Duration d);
-  void create(std::uint64_t call, shim_create req, kj::Duration d);
-  void start(std::uint64_t call, shim_start req, kj::Duration d);
-  void state(std::uint64_t call, shim_state req, kj::Duration d);
-  void pids(std::uint64_t call, kj::Duration d);
-  void pause(std::uint64_t call, kj::Duration d);
-  void resume(std::uint64_t call, kj::Duration d);
-  void kill(std::uint64_t call, shim_kill req, kj::Duration d);
-  void exec(std::uint64_t call, shim_exec req, kj::Duration d);
-  void wait(std::uint64_t call, shim_wait req);  // no deadline
-  void remove(std::uint64_t call, shim_delete req, kj::Duration d);
-  void close_io(std::uint64_t call, shim_close_io req, kj::Duration d);
-  void attach(std::uint64_t call, shim_attach req, kj::Duration d);
-  void resize_pty(std::uint64_t call, shim_resize_pty req, kj::Duration d);
-  void update(std::uint64_t call, shim_update req, kj::Duration d);
-  void stats(std::uint64_t call, kj::Duration d);
-  void checkpoint(std::uint64_t call, shim_checkpoint req, kj::Duration d);
-  void shutdown(std::uint64_t call, shim_shutdown req, kj::Duration d);
-  void subscribe(std::uint64_t call, shim_subscribe req, kj::Duration d);
+  // Sends one operation of shim_ops.hpp under its deadline and answers
+  // call `id` with link_done. shim_connect (re)connects first.
+  template <class Msg>
+  void call(std::uint64_t id, Msg x) {
+    using op = shim_op<Msg>;
+    if constexpr (std::is_same_v<Msg, shim_connect>) begin_connect();
+    run(id, op::name, deadline_of(op::deadline),
+        [this, x = std::move(x)](Task::Client& t) { return send_op(t, x, *this); });
+  }
 
   // The proxy's answer to link_event: true once the event is in the
   // subscriber's mailbox (the shim's publish call then returns), false when
@@ -84,16 +79,20 @@ class shim_link final : public io_thread::resource, private kj::TaskSet::ErrorHa
 
   // Runs `send` once connected, under deadline `d` (none for wait).
   void run(std::uint64_t call, const char* op, kj::Maybe<kj::Duration> d, sender send);
+  kj::Maybe<kj::Duration> deadline_of(deadline_class c) const;
+  void begin_connect();
   kj::Promise<void> open_connection();
   void lost(std::uint64_t generation, std::string reason);
   void reply(std::uint64_t call, caf::message answer);
   caf::message failure(const char* op, const kj::Exception& e) const;
   std::string who() const;
+  const std::string& task_id() const override;
+  wire::EventSink::Client new_event_sink() override;
   void taskFailed(kj::Exception&& e) override;
 
   kj::AsyncIoContext& io_;
   caf::weak_actor_ptr proxy_;
-  names names_;
+  settings settings_;
   kj::Own<event_hub> events_;
   kj::Vector<kj::Own<connection>> connections_;  // the last one is current
   std::uint64_t generation_ = 0;                 // counts connections; a stale loss is ignored

@@ -3,11 +3,13 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
 #include "actors/errors.hpp"
 #include "actors/runtime/shim_link.hpp"
+#include "actors/runtime/shim_ops.hpp"
 
 namespace berth {
 namespace {
@@ -48,17 +50,17 @@ kj::Duration to_kj(std::chrono::milliseconds d) {
   return d.count() * kj::MILLISECONDS;
 }
 
-// Posts `fn(link, call id)` to the KJ thread and returns the promise the
-// answer will be delivered through (converted to the handler's result type).
-template <class Fn>
-caf::response_promise call(proxy_pointer self, Fn fn) {
+// Posts `x` to the link on the KJ thread and returns the promise its answer
+// will be delivered through.
+template <class Msg>
+caf::result<shim_reply_t<Msg>> call(proxy_pointer self, Msg x) {
   auto& st = self->state;
   auto promise = self->make_response_promise();
   auto id = st.next_call++;
   st.pending.emplace(id, promise);
   bool posted = st.io->post(
-      [io = st.io.get(), key = st.key, id, fn = std::move(fn)](kj::AsyncIoContext&) mutable {
-        if (auto* link = io->find<shim_link>(key)) fn(*link, id);
+      [io = st.io.get(), key = st.key, id, x = std::move(x)](kj::AsyncIoContext&) mutable {
+        if (auto* link = io->find<shim_link>(key)) link->call(id, std::move(x));
       });
   if (!posted) {
     st.pending.erase(id);
@@ -69,96 +71,27 @@ caf::response_promise call(proxy_pointer self, Fn fn) {
   return promise;
 }
 
-shim_proxy_impl::behavior_type serving(proxy_pointer self) {
-  auto d = to_kj(self->state.cfg.deadline);
-  // create, start and delete run the OCI runtime, which takes seconds on a
-  // loaded machine; they get the longer of the deadline and command_deadline.
-  auto slow = to_kj(std::max(self->state.cfg.deadline, self->state.cfg.command_deadline));
+// The handler of one operation: the message goes to the link as it is.
+template <class Msg>
+auto operation(proxy_pointer self) {
+  return [self](Msg& x) -> caf::result<shim_reply_t<Msg>> {
+    if constexpr (std::is_same_v<Msg, shim_subscribe>) {
+      // Events would have nowhere to go.
+      if (!self->state.subscriber) {
+        return make_error(errc::failed_precondition,
+                          "shim for task " + self->state.cfg.ns + "/" + self->state.cfg.id +
+                              ": cannot subscribe to events: the proxy has no subscriber");
+      }
+    }
+    return call(self, std::move(x));
+  };
+}
+
+// One handler per operation in shim_op_list, then what the KJ side sends.
+template <class... Ops>
+shim_proxy_impl::behavior_type serving(proxy_pointer self, caf::detail::type_list<Ops...>) {
   return {
-      [=](shim_connect) -> caf::result<shim_info> {
-        return call(self, [d](shim_link& l, std::uint64_t id) { l.connect(id, d); });
-      },
-      [=](shim_create& x) -> caf::result<std::uint32_t> {
-        return call(self, [slow, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.create(id, std::move(x), slow);
-        });
-      },
-      [=](shim_start& x) -> caf::result<std::uint32_t> {
-        return call(self, [slow, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.start(id, std::move(x), slow);
-        });
-      },
-      [=](shim_state& x) -> caf::result<process_state> {
-        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.state(id, std::move(x), d);
-        });
-      },
-      [=](shim_pids) -> caf::result<std::vector<process_info>> {
-        return call(self, [d](shim_link& l, std::uint64_t id) { l.pids(id, d); });
-      },
-      [=](shim_pause) -> caf::result<void> {
-        return call(self, [d](shim_link& l, std::uint64_t id) { l.pause(id, d); });
-      },
-      [=](shim_resume) -> caf::result<void> {
-        return call(self, [d](shim_link& l, std::uint64_t id) { l.resume(id, d); });
-      },
-      [=](shim_kill& x) -> caf::result<void> {
-        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.kill(id, std::move(x), d);
-        });
-      },
-      [=](shim_exec& x) -> caf::result<void> {
-        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.exec(id, std::move(x), d);
-        });
-      },
-      [=](shim_wait& x) -> caf::result<exit_status> {
-        return call(self, [x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.wait(id, std::move(x));
-        });
-      },
-      [=](shim_delete& x) -> caf::result<deleted_process> {
-        return call(self, [slow, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.remove(id, std::move(x), slow);
-        });
-      },
-      [=](shim_close_io& x) -> caf::result<void> {
-        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.close_io(id, std::move(x), d);
-        });
-      },
-      [=](shim_attach& x) -> caf::result<bool> {
-        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.attach(id, std::move(x), d);
-        });
-      },
-      [=](shim_resize_pty& x) -> caf::result<void> {
-        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.resize_pty(id, std::move(x), d);
-        });
-      },
-      [=](shim_update x) -> caf::result<void> {
-        return call(self, [d, x](shim_link& l, std::uint64_t id) { l.update(id, x, d); });
-      },
-      [=](shim_stats) -> caf::result<task_stats> {
-        return call(self, [d](shim_link& l, std::uint64_t id) { l.stats(id, d); });
-      },
-      [=](shim_checkpoint& x) -> caf::result<void> {
-        return call(self, [d, x = std::move(x)](shim_link& l, std::uint64_t id) mutable {
-          l.checkpoint(id, std::move(x), d);
-        });
-      },
-      [=](shim_shutdown x) -> caf::result<void> {
-        return call(self, [d, x](shim_link& l, std::uint64_t id) { l.shutdown(id, x, d); });
-      },
-      [=](shim_subscribe x) -> caf::result<void> {
-        if (!self->state.subscriber) {
-          return make_error(errc::failed_precondition,
-                            "shim for task " + self->state.cfg.ns + "/" + self->state.cfg.id +
-                                ": cannot subscribe to events: the proxy has no subscriber");
-        }
-        return call(self, [d, x](shim_link& l, std::uint64_t id) { l.subscribe(id, x, d); });
-      },
+      operation<Ops>(self)...,
       // ---- from the KJ side ---------------------------------------------------
       [=](link_done_atom, std::uint64_t id, caf::message& answer) {
         auto& pending = self->state.pending;
@@ -199,12 +132,13 @@ shim_proxy_impl::behavior_type shim_proxy_fun(proxy_pointer self, std::shared_pt
       if (msg.source == self->state.subscriber.address()) self->quit(msg.reason);
     });
   }
-  shim_link::names names{st.cfg.ns, st.cfg.id, st.cfg.address};
+  shim_link::settings settings{st.cfg.ns, st.cfg.id, st.cfg.address, to_kj(st.cfg.deadline),
+                               to_kj(st.cfg.command_deadline)};
   auto weak = caf::actor_cast<caf::weak_actor_ptr>(self->ctrl());
-  st.io->post([io = st.io.get(), key = st.key, weak, names](kj::AsyncIoContext& ctx) {
-    io->keep(key, kj::heap<shim_link>(ctx, weak, names));
+  st.io->post([io = st.io.get(), key = st.key, weak, settings](kj::AsyncIoContext& ctx) {
+    io->keep(key, kj::heap<shim_link>(ctx, weak, settings));
   });
-  return serving(self);
+  return serving(self, shim_op_list{});
 }
 
 }  // namespace

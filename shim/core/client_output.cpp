@@ -1,7 +1,5 @@
 #include "shim/core/client_output.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,13 +8,10 @@
 
 #include <kj/debug.h>
 
+#include "shim/core/client_path.hpp"
+
 namespace berth::shim {
 namespace {
-
-[[noreturn]] void fail_open(const char* stream, const std::string& path, int err) {
-  throw std::runtime_error(std::string("cannot open ") + stream + " " + path + ": " +
-                           std::strerror(err));
-}
 
 // A regular file cannot be watched by epoll, and never blocks for long:
 // write it synchronously behind the stream interface.
@@ -85,29 +80,14 @@ class fifo_output final : public kj::AsyncOutputStream {
 
 }  // namespace
 
-bool is_fifo(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
-}
-
 kj::Own<kj::AsyncOutputStream> open_client_output(kj::LowLevelAsyncIoProvider& io,
                                                   const char* stream, const std::string& path,
                                                   kj::Duration stall_limit) {
-  if (!is_fifo(path)) {
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) fail_open(stream, path, errno);
-    return kj::heap<file_output>(fd);
-  }
-  // Write-only, so a reader that goes away turns into EPIPE. With no reader
-  // yet that open fails (ENXIO): hold the FIFO read-write then, so the open
-  // never blocks and output waits for the reader in the FIFO; only the stall
-  // limit can tell that reader's death, since the shim itself then counts as one.
-  int fd = open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0 && errno == ENXIO) fd = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) fail_open(stream, path, errno);
-  auto fifo = io.wrapOutputFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
-                                      kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC |
-                                      kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK);
+  auto file = open_client_path(stream, path, client_path_use::write);
+  if (!file.fifo) return kj::heap<file_output>(file.fd);
+  auto fifo = io.wrapOutputFd(file.fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                                           kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC |
+                                           kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK);
   return kj::heap<fifo_output>(kj::mv(fifo), io.getTimer(), stall_limit);
 }
 

@@ -21,13 +21,12 @@ namespace berth::shim {
 // container's pipe can back up for at most this long, once per client.
 inline constexpr kj::Duration kClientStallLimit = 5 * kj::SECONDS;
 
-bool is_fifo(const std::string& path);
-
-// Opens `path` for `stream` ("stdout", "stderr"): a FIFO write-only and
-// non-blocking (read-write while nobody reads it yet, so an early open does
-// not fail and what the process writes waits for the reader), anything else
-// as a file appended to, created 0600. Throws std::runtime_error naming the
-// stream and path ("cannot open stdout /x/out: Permission denied").
+// Opens `path` for `stream` ("stdout", "stderr") with open_client_path
+// (client_path.hpp): a FIFO write-only and non-blocking (read-write while
+// nobody reads it yet, so an early open does not fail and what the process
+// writes waits for the reader), a regular file appended to, created 0600;
+// never a symbolic link, a directory or a device. Throws std::runtime_error
+// naming the stream and path ("cannot open stdout /x/out: Permission denied").
 kj::Own<kj::AsyncOutputStream> open_client_output(kj::LowLevelAsyncIoProvider& io,
                                                   const char* stream, const std::string& path,
                                                   kj::Duration stall_limit = kClientStallLimit);

@@ -14,16 +14,12 @@
 #include <spdlog/spdlog.h>
 
 #include "shim/core/client_output.hpp"
+#include "shim/core/client_path.hpp"
 
 namespace berth::shim {
 namespace {
 
 constexpr size_t kCopyBuffer = 4096;  // small: one shim per container, memory adds up
-
-[[noreturn]] void fail_open(const char* stream, const std::string& path, int err) {
-  throw std::runtime_error(std::string("cannot open ") + stream + " " + path + ": " +
-                           std::strerror(err));
-}
 
 void check_absolute(const char* stream, const std::string& path) {
   if (!path.empty() && path.front() != '/') {
@@ -81,10 +77,8 @@ process_io::process_io(kj::LowLevelAsyncIoProvider& io, kj::UnixEventPort& port,
       child_in_ = in[0];
       stdin_pipe_ = io_.wrapOutputFd(in[1], kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
                                                 kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
-    } else {
-      child_in_ = open(paths_.in.c_str(), O_RDONLY | O_CLOEXEC);
-      if (child_in_ < 0) fail_open("stdin", paths_.in, errno);
     }
+    // A regular file: open_destinations made it the child's stdin already.
   }
 }
 
@@ -95,11 +89,16 @@ void process_io::open_destinations() {
   if (!paths_.err.empty() && !paths_.terminal) {
     err_dest_.stream = open_client_output(io_, "stderr", paths_.err);
   }
-  if (!paths_.in.empty() && is_fifo(paths_.in)) {
-    // Read-only and non-blocking: Linux reports no hang-up on a FIFO whose
-    // writer never came, so we wait for real data or a real close.
-    stdin_fifo_fd_ = open(paths_.in.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (stdin_fifo_fd_ < 0) fail_open("stdin", paths_.in, errno);
+  if (!paths_.in.empty()) {
+    // A FIFO read-only and non-blocking: Linux reports no hang-up on a FIFO
+    // whose writer never came, so we wait for real data or a real close.
+    auto in = open_client_path("stdin", paths_.in, client_path_use::read);
+    if (in.fifo)
+      stdin_fifo_fd_ = in.fd;
+    else if (paths_.terminal)
+      close(in.fd);  // a terminal's input comes from a FIFO only, as before
+    else
+      child_in_ = in.fd;  // a regular file is the process's stdin as it is
   }
 }
 
@@ -254,11 +253,12 @@ bool process_io::attach(const stdio_paths& to) {
   bool stdin_open = console_ || stdin_pipe_ || paths_.terminal;
   int in = -1;
   if (!to.in.empty() && stdin_open) {
-    if (!is_fifo(to.in)) {
+    auto file = open_client_path("stdin", to.in, client_path_use::read);
+    if (!file.fifo) {
+      close(file.fd);
       throw std::runtime_error("invalid stdin path \"" + to.in + "\": must be a FIFO");
     }
-    in = open(to.in.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (in < 0) fail_open("stdin", to.in, errno);
+    in = file.fd;
   }
 
   if (out) replace(out_dest_, kj::mv(out));

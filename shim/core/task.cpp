@@ -16,6 +16,7 @@
 
 #include "schema/identifier.hpp"
 #include "shim/core/cgroup_stats.hpp"
+#include "shim/core/exec_process.hpp"
 #include "shim/core/socket_address.hpp"
 
 namespace berth::shim {
@@ -269,18 +270,13 @@ maybe_failure task::exec(std::string exec_id, std::string process_json, stdio_pa
                    "exec " + exec_id + " of task " + cfg_.id + " already exists"};
   }
   // The exec inherits what the container's own process has (capabilities,
-  // rlimits, apparmor...) and overrides args, env, cwd, user and terminal.
+  // rlimits, apparmor...) and overrides only what a client may set
+  // (exec_process.hpp).
   nlohmann::json proc;
   try {
     std::ifstream f(cfg_.bundle + "/config.json");
-    proc = nlohmann::json::parse(f).at("process");
-    auto req = nlohmann::json::parse(process_json);
-    if (!req.is_object() || !req.contains("args") || !req["args"].is_array() ||
-        req["args"].empty()) {
-      return failure{ErrorCode::INVALID_ARGUMENT,
-                     "invalid process for exec " + exec_id + ": args must not be empty"};
-    }
-    for (auto& [k, v] : req.items()) proc[k] = v;
+    proc =
+        exec_process(nlohmann::json::parse(f).at("process"), nlohmann::json::parse(process_json));
     proc["terminal"] = stdio.terminal;
   } catch (const std::exception& e) {
     return failure{ErrorCode::INVALID_ARGUMENT,

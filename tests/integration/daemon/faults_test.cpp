@@ -274,11 +274,19 @@ TEST_CASE("200 concurrent create+start requests from 4 clients: none hangs, noth
               if (s.getResp().hasError())
                 failures.emplace_back(s.getResp().getError().getCode(), error_of(s.getResp()));
             },
-            // A task whose create failed refuses every call with the reason.
-            [&failures](kj::Exception&& e) {
-              failures.emplace_back(wire::ErrorCode::OK, e.getDescription().cStr());
-            });
-        return created.then([](auto) {}, [](kj::Exception&&) {})
+            // A task whose create failed refuses every call with the
+            // reason; the create's own answer, with its code, is counted.
+            [](kj::Exception&&) {});
+        return created
+            .then(
+                [&failures](auto r) {
+                  if (r.getResp().hasError())
+                    failures.emplace_back(r.getResp().getError().getCode(),
+                                          error_of(r.getResp()));
+                },
+                [&failures](kj::Exception&& e) {
+                  failures.emplace_back(wire::ErrorCode::OK, e.getDescription().cStr());
+                })
             .then([started = kj::mv(started)]() mutable { return kj::mv(started); });
       }));
     }

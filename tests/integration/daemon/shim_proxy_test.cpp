@@ -437,3 +437,87 @@ TEST_CASE("a stopped shim makes stats answer deadline_exceeded in time", "[daemo
   REQUIRE_VALUE(f.ask<exit_status>(proxy, shim_wait{}));
   REQUIRE_VALUE(f.ask<deleted_process>(proxy, shim_delete{}));
 }
+
+namespace {
+
+// The error the proxy answers `msg` with (none when it succeeds); the reply
+// type comes from the proxy's interface.
+template <class R>
+auto ignore_reply(caf::detail::type_list<R>) {
+  return [](R&) {};
+}
+auto ignore_reply(caf::detail::type_list<void>) {
+  return [] {};
+}
+
+template <class Msg>
+caf::error error_of(daemon_fixture& f, const shim_proxy_actor& proxy, Msg msg) {
+  caf::error out;
+  f.self->request(proxy, 60s, std::move(msg))
+      .receive(ignore_reply(caf::response_type_t<shim_proxy_actor::signatures, Msg>{}),
+               [&](caf::error& e) { out = std::move(e); });
+  return out;
+}
+
+}  // namespace
+
+// Every operation but wait, against a shim that cannot answer: each names
+// itself, and create, start and delete (they run the OCI runtime) get the
+// longer command deadline.
+TEST_CASE("a stopped shim: every operation names itself and its own deadline",
+          "[daemon][proxy][runc]") {
+  daemon_fixture f;
+  task_dir t("every-deadline", {.args = {"sleep", "30"}});
+  auto address = f.ask<std::string>(f.runtime, start_shim_atom::value, t.args.ns, t.args.id,
+                                    t.args.bundle, t.args.state_dir);
+  REQUIRE_VALUE(address);
+  shim_proxy_config pc{t.args.ns, t.args.id, *address, 500ms, 1500ms};
+  auto proxy = spawn_shim_proxy(f.sys, f.io, pc, f.sink());
+  f.proxies.push_back(proxy);
+  auto who = "shim for task default/" + t.args.id;
+
+  auto early = error_of(f, proxy, shim_pause{});
+  CHECK(error_code(early) == errc::unavailable);
+  CHECK(error_message(early) ==
+        who + " is unavailable (pause): not connected (send shim_connect first)");
+  REQUIRE_VALUE(f.ask<shim_info>(proxy, shim_connect{}));
+
+  int pid = shim_pid(t.args.state_dir);
+  REQUIRE(pid > 0);
+  REQUIRE(kill(pid, SIGSTOP) == 0);
+  struct resume_on_exit {
+    int pid;
+    ~resume_on_exit() { kill(pid, SIGCONT); }
+  } resume{pid};
+
+  // Arguments the shim refuses once it wakes, so nothing is left running;
+  // shutdown comes last.
+  std::vector<std::pair<std::string, caf::error>> answers;
+  answers.emplace_back("connect within 500ms", error_of(f, proxy, shim_connect{}));
+  answers.emplace_back("create within 1500ms",
+                       error_of(f, proxy, shim_create{"/nonexistent", {}, {}, {}}));
+  answers.emplace_back("start within 1500ms", error_of(f, proxy, shim_start{"nope"}));
+  answers.emplace_back("state within 500ms", error_of(f, proxy, shim_state{"nope"}));
+  answers.emplace_back("pids within 500ms", error_of(f, proxy, shim_pids{}));
+  answers.emplace_back("pause within 500ms", error_of(f, proxy, shim_pause{}));
+  answers.emplace_back("resume within 500ms", error_of(f, proxy, shim_resume{}));
+  answers.emplace_back("kill within 500ms", error_of(f, proxy, shim_kill{"nope", 0, false}));
+  answers.emplace_back("exec within 500ms",
+                       error_of(f, proxy, shim_exec{"bad id!", {"true"}, {}, "", {}, ""}));
+  answers.emplace_back("delete within 1500ms", error_of(f, proxy, shim_delete{"nope"}));
+  answers.emplace_back("closeIo within 500ms", error_of(f, proxy, shim_close_io{"nope", true}));
+  answers.emplace_back("attach within 500ms", error_of(f, proxy, shim_attach{"nope", {}}));
+  answers.emplace_back("resizePty within 500ms",
+                       error_of(f, proxy, shim_resize_pty{"nope", 80, 24}));
+  answers.emplace_back("update within 500ms", error_of(f, proxy, shim_update{}));
+  answers.emplace_back("stats within 500ms", error_of(f, proxy, shim_stats{}));
+  answers.emplace_back("checkpoint within 500ms",
+                       error_of(f, proxy, shim_checkpoint{"/nonexistent", false}));
+  answers.emplace_back("subscribe within 500ms", error_of(f, proxy, shim_subscribe{0}));
+  answers.emplace_back("shutdown within 500ms", error_of(f, proxy, shim_shutdown{false}));
+  for (auto& [what, err] : answers) {
+    INFO(what);
+    CHECK(error_code(err) == errc::deadline_exceeded);
+    CHECK(error_message(err) == who + " did not answer " + what);
+  }
+}

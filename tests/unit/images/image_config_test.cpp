@@ -2,6 +2,10 @@
 // groups looked up in the image's own /etc files.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -104,4 +108,29 @@ TEST_CASE("resolve_user resolves symlinks inside the rootfs, never on the host")
   fs::create_symlink("/etc/hostname", root / "etc/passwd");  // exists on the host only
   CHECK_THROWS_WITH(resolve_user("root", root.path()),
                     "user \"root\" not found in the image's /etc/passwd");
+}
+
+TEST_CASE("resolve_user reads only regular files: a FIFO or a device in the image is refused") {
+  berth::test::temp_dir root;
+  fs::create_directories(root / "etc");
+  // A FIFO nobody writes: a blocking open would hang the images actor.
+  REQUIRE(::mkfifo((root / "etc/passwd").c_str(), 0644) == 0);
+  CHECK_THROWS_WITH(resolve_user("alice", root.path()),
+                    "/etc/passwd in the image's root filesystem is not a regular file");
+  fs::remove(root / "etc/passwd");
+  // A device node (only root may make one; the FIFO above covers the rest).
+  if (::geteuid() == 0) {
+    REQUIRE(::mknod((root / "etc/passwd").c_str(), S_IFCHR | 0644, ::makedev(1, 3)) == 0);
+    CHECK_THROWS_WITH(resolve_user("alice", root.path()),
+                      "/etc/passwd in the image's root filesystem is not a regular file");
+    fs::remove(root / "etc/passwd");
+  }
+  // Larger than any real one.
+  {
+    std::ofstream big(root / "etc/passwd");
+    std::string line(1023, 'x');
+    for (int i = 0; i < 5 * 1024; ++i) big << line << "\n";
+  }
+  CHECK_THROWS_WITH(resolve_user("alice", root.path()),
+                    "/etc/passwd in the image is larger than 4 MiB");
 }
