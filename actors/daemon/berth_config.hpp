@@ -31,7 +31,7 @@ struct berth_config {
   std::int64_t pids_limit = 2048;
   events_config events;  // subscriber limit, event log retention
   restart_policy restarts;
-  log_limits logs;  // task log limits of a container created without its own
+  log_limits logs;  // of a container created without its own limits
   // Called once, from an actor thread, when the supervisor gives up (the
   // policy's bound was passed): berthd stops with the reason. Empty: only logged.
   std::function<void(const std::string& reason)> on_give_up;
