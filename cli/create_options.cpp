@@ -2,8 +2,10 @@
 
 #include <filesystem>
 #include <limits>
+#include <stdexcept>
 
 #include "cli/flag_values.hpp"
+#include "schema/log_limits.hpp"
 
 namespace berth::cli {
 
@@ -40,6 +42,29 @@ void add_create_options(CLI::App& verb, create_options& o) {
   verb.add_option("--pids-limit", o.pids_limit,
                   "most processes the container may have (-1: no limit; default: berthd's)")
       ->check(CLI::Range(int64_t{-1}, std::numeric_limits<int64_t>::max()));
+  verb.add_option_function<std::string>(
+          "--log-max-size",
+          [&o](const std::string& text) {
+            o.log_max_size = berth::parse_log_size(text, "--log-max-size");
+          },
+          "task log bytes per file before it rotates (10m, 1g; default: the daemon's, 10m)")
+      ->check([](const std::string& text) -> std::string {
+        try {
+          berth::parse_log_size(text, "--log-max-size");
+          return "";
+        } catch (const std::invalid_argument& e) {
+          return e.what();
+        }
+      });
+  verb.add_option("--log-max-files", o.log_max_files,
+                  "task log files kept, the current one included (default: the daemon's, 2)")
+      ->check([](const std::string& text) -> std::string {
+        try {
+          if (std::stoll(text) > 0) return "";
+        } catch (const std::exception&) {
+        }
+        return "--log-max-files \"" + text + "\": must be a positive number";
+      });
   verb.add_option("IMAGE", o.image, "image reference")->required();
   verb.add_option("ID", o.id, "container id")->required();
   verb.add_option("ARGS", o.args, "command and arguments (default: the image's)");
@@ -96,6 +121,8 @@ void fill_create_request(const create_options& o, const std::string& ns,
   options.setNetHost(o.net_host);
   options.setReadonlyRootfs(o.read_only);
   options.setMemoryLimit(static_cast<int64_t>(o.memory_limit));
+  options.setLogMaxSize(static_cast<int64_t>(o.log_max_size));
+  options.setLogMaxFiles(static_cast<int32_t>(o.log_max_files));
   options.setCpus(o.cpus);
   options.setHostname(o.hostname);
   for (const auto& s : o.security_opts) options.setSeccomp(s.substr(s.find('=') + 1));

@@ -25,6 +25,8 @@ struct create_options {
   bool privileged = false;
   std::vector<std::string> security_opts;  // seccomp=unconfined|default
   int64_t pids_limit = 0;                  // 0: berthd's default; -1: none
+  uint64_t log_max_size = 0;               // 0: the daemon's default
+  int64_t log_max_files = 0;               // 0: the daemon's default
   std::string image, id;
   std::vector<std::string> args;  // replace the image's command when given
 };

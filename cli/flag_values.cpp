@@ -1,9 +1,11 @@
 #include "cli/flag_values.hpp"
 
 #include <cctype>
+#include <ctime>
 #include <stdexcept>
 
 #include "cli/signal_names.hpp"
+#include "schema/log_limits.hpp"
 
 namespace berth::cli {
 namespace {
@@ -133,6 +135,62 @@ CLI::Validator signal_validator() {
         if (!parse_signal(t)) throw std::invalid_argument("unknown signal \"" + t + "\"");
       },
       "SIGNAL");
+}
+
+std::int64_t parse_since(const std::string& text) {
+  if (auto t = berth::parse_rfc3339_ns(text)) return *t;
+  auto bad = [&]() -> std::int64_t {
+    throw std::invalid_argument("--since \"" + text +
+                                "\": not a time (2026-12-02T06:00:00Z), Unix seconds or a "
+                                "duration ago (10m, 1h30m)");
+  };
+  if (text.empty()) return bad();
+  // Unix seconds, with an optional fraction.
+  if (text.find_first_not_of("0123456789.") == std::string::npos) {
+    auto dot = text.find('.');
+    if (dot == 0 || (dot != std::string::npos && text.find('.', dot + 1) != std::string::npos))
+      return bad();
+    std::int64_t secs = std::stoll(text.substr(0, dot));
+    std::int64_t frac = 0;
+    if (dot != std::string::npos) {
+      std::string f = text.substr(dot + 1, 9);
+      f.resize(9, '0');
+      frac = std::stoll(f);
+    }
+    return secs * 1000000000 + frac;
+  }
+  // A duration: numbers with units h, m, s, ms.
+  std::int64_t ago = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t digits = i;
+    std::int64_t n = 0;
+    for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
+      if (n > 1000000000) return bad();
+      n = n * 10 + (text[i] - '0');
+    }
+    if (i == digits) return bad();
+    std::int64_t unit = 0;
+    if (text.compare(i, 2, "ms") == 0) {
+      unit = 1000000;
+      i += 2;
+    } else if (i < text.size() && text[i] == 'h') {
+      unit = 3600 * 1000000000LL;
+      ++i;
+    } else if (i < text.size() && text[i] == 'm') {
+      unit = 60 * 1000000000LL;
+      ++i;
+    } else if (i < text.size() && text[i] == 's') {
+      unit = 1000000000LL;
+      ++i;
+    } else {
+      return bad();
+    }
+    ago += n * unit;
+  }
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec - ago;
 }
 
 }  // namespace berth::cli

@@ -40,6 +40,16 @@ struct user_value {
 // "1000", "1000:100", "nobody", "nobody:nogroup".
 user_value parse_user(const std::string& text);
 
+// `t logs --since`: an RFC 3339 time, Unix seconds ("1764655200" or with a
+// fraction), or a duration before now ("10m", "1h30m", "45s", "500ms"), as
+// ns since the epoch. Throws std::invalid_argument naming the value.
+std::int64_t parse_since(const std::string& text);
+
+// `t logs --since`: an RFC 3339 time, Unix seconds ("1764655200" or with a
+// fraction), or a duration before now ("10m", "1h30m", "45s", "500ms"), as
+// ns since the epoch. Throws std::invalid_argument naming the value.
+std::int64_t parse_since(const std::string& text);
+
 // CLI11 validators: the empty string when `text` parses, else the reason.
 CLI::Validator env_validator();
 CLI::Validator label_validator();

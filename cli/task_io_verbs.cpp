@@ -53,7 +53,8 @@ class log_printer final : public api::LogSink::Server {
     std::ostream& out = params.getStream() == "stderr" ? std::cerr : std::cout;
     out.write(reinterpret_cast<const char*>(line.begin()),
               static_cast<std::streamsize>(line.size()));
-    if (line.size() == 0 || line[line.size() - 1] != '\n') out << '\n';
+    // A partial record's line goes on in the next one (the shim cut it).
+    if (!params.getPartial() && (line.size() == 0 || line[line.size() - 1] != '\n')) out << '\n';
     out.flush();
     return kj::READY_NOW;
   }
@@ -186,10 +187,13 @@ int attach_task(daemon_client& client, const std::string& id) {
   return code;
 }
 
-int task_logs(daemon_client& client, const std::string& id, bool follow) {
+int task_logs(daemon_client& client, const std::string& id, const logs_options& o) {
+  bool follow = o.follow;
   task_ref ref(client, id);
   auto req = ref.task().logsRequest();
   req.initReq().setFollow(follow);
+  req.getReq().setTail(o.tail);
+  req.getReq().setSince(o.since_ns);
   req.getReq().setSink(kj::heap<log_printer>());
   auto promise = req.send();
   ref.info();

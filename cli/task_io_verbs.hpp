@@ -39,6 +39,11 @@ int attach_task(daemon_client& client, const std::string& id);
 
 // Prints the task's log (stdout lines to stdout, stderr lines to stderr);
 // with `follow`, until the task exits.
-int task_logs(daemon_client& client, const std::string& id, bool follow);
+struct logs_options {
+  bool follow = false;
+  std::int64_t tail = 0;      // the last N lines; 0: all
+  std::int64_t since_ns = 0;  // lines logged at or after (ns since the epoch); 0: all
+};
+int task_logs(daemon_client& client, const std::string& id, const logs_options& o);
 
 }  // namespace berth::cli

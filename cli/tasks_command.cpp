@@ -283,16 +283,31 @@ void add_tasks_command(CLI::App& app, verb_action& chosen) {
     });
   }
   {
-    struct logs_options {
+    struct logs_verb_options {
       std::string id;
-      bool follow = false;
+      logs_options logs;
+      std::string since;
     };
-    auto o = std::make_shared<logs_options>();
+    auto o = std::make_shared<logs_verb_options>();
     auto* v = t->add_subcommand("logs", "print a task's output log");
-    v->add_flag("-f,--follow", o->follow, "keep printing until the task exits");
+    v->add_flag("-f,--follow", o->logs.follow, "keep printing until the task exits");
+    v->add_option("-n,--tail", o->logs.tail, "print only the last N lines")
+        ->check(CLI::PositiveNumber);
+    v->add_option("--since", o->since,
+                  "print only lines logged since TIME: RFC 3339 (2026-12-02T06:00:00Z), "
+                  "Unix seconds, or a duration ago (10m, 1h30m)")
+        ->check([](const std::string& text) -> std::string {
+          try {
+            parse_since(text);
+            return "";
+          } catch (const std::invalid_argument& e) {
+            return e.what();
+          }
+        });
     v->add_option("ID", o->id, "container id")->required();
     v->callback([&chosen, o] {
-      chosen.run = [o](daemon_client& cl) { return task_logs(cl, o->id, o->follow); };
+      if (!o->since.empty()) o->logs.since_ns = parse_since(o->since);
+      chosen.run = [o](daemon_client& cl) { return task_logs(cl, o->id, o->logs); };
     });
   }
 }

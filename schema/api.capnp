@@ -50,6 +50,8 @@ struct ContainerCreateOptions {
   seccomp @8 :Text;           # "" (the default profile) or "unconfined"
   privileged @9 :Bool;        # every capability and device, no seccomp, no masked paths
   pidsLimit @10 :Int64;       # 0: the daemon's default; -1: no limit
+  logMaxSize @11 :Int64;      # bytes per task log file before it rotates; 0: the daemon's default
+  logMaxFiles @12 :Int32;     # task log files kept, the current one included; 0: the daemon's default
 }
 struct CreateContainerRequest {
   namespace @0 :Text;
@@ -122,12 +124,19 @@ struct MetricsRequest {}
 struct MetricsResponse { error @0 :T.Error; stats @1 :T.Stats; }
 struct CheckpointRequest { path @0 :Text; exit @1 :Bool; }
 struct CheckpointResponse { error @0 :T.Error; }
-struct LogsRequest { follow @0 :Bool; sink @1 :LogSink; }
+struct LogsRequest {
+  follow @0 :Bool;
+  sink @1 :LogSink;
+  tail @2 :Int64;    # only the last `tail` lines; 0 or negative: all
+  since @3 :Int64;   # only lines logged at or after this time (ns since the epoch); 0: all
+}
 struct LogsResponse { error @0 :T.Error; }
 
 interface LogSink {
   # Receives a task's log, line by line, as the shim recorded it.
-  write @0 (stream :Text, timestamp :Int64, line :Data) -> ();
+  write @0 (stream :Text, timestamp :Int64, line :Data, partial :Bool) -> ();
+  # `timestamp` is when the shim read the line (ns since the epoch); `partial`
+  # says the line goes on in the next write (the container wrote no newline yet).
 }
 
 interface Task {

@@ -18,6 +18,8 @@ struct CreateRequest {
   stdio @2 :T.Stdio;
   rootfs @3 :List(T.Mount);   # mounts the shim makes at `bundle/rootfs` before `runc create`
   checkpoint @4 :Text;    # restore from this checkpoint directory instead of creating fresh
+  logMaxSize @5 :UInt64;  # rotate <bundle>/task.log past this many bytes; 0: the shim's default (10 MiB)
+  logMaxFiles @6 :UInt32; # keep this many log files, the current one included; 0: the default (2)
 }
 struct CreateResponse { error @0 :T.Error; pid @1 :UInt32; }
 

@@ -76,6 +76,8 @@ container_create from_wire(wire::api::CreateContainerRequest::Reader r) {
   x.seccomp = o.getSeccomp().cStr();
   x.privileged = o.getPrivileged();
   x.pids_limit = o.getPidsLimit();
+  x.log_max_size = o.getLogMaxSize();
+  x.log_max_files = o.getLogMaxFiles();
   return c;
 }
 

@@ -6,11 +6,13 @@
 #include <kj/exception.h>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include "actors/daemon/api_convert.hpp"
 #include "actors/daemon/client_paths.hpp"
 #include "actors/daemon/registry_actor.hpp"
+#include "actors/daemon/task_log_reader.hpp"
 #include "actors/errors.hpp"
 #include "actors/runtime/wire_convert.hpp"
 
@@ -197,8 +199,9 @@ class task_service final : public Task::Server {
     return err;
   }
 
-  kj::Promise<void> stream_log(kj::Timer& timer, wire::api::LogSink::Client sink, int fd,
-                               std::string pending, bool follow);
+  kj::Promise<void> stream_log(kj::Timer& timer, wire::api::LogSink::Client sink,
+                               std::shared_ptr<task_log_reader> reader, std::int64_t since,
+                               bool follow);
 
   api_bridge bridge_;
   task_actor task_;
@@ -211,64 +214,51 @@ class task_service final : public Task::Server {
   std::optional<caf::error> lookup_failed_;  // the task was not found again
 };
 
-// Reads what the log holds now; with `follow`, keeps reading until the task
-// has stopped and the log has no more. Lines are "TIME STREAM TAG TEXT" (CRI).
+// Sends the log from where `reader` stands, a bounded batch at a time (the
+// next batch is read once the client took this one, so a slow client never
+// makes berthd hold more than a batch); with `follow`, keeps reading until
+// the task has stopped and the log has no more. Lines are "TIME STREAM TAG
+// TEXT" (CRI); task_log_reader.hpp parses them.
 kj::Promise<void> task_service::stream_log(kj::Timer& timer, wire::api::LogSink::Client sink,
-                                           int fd, std::string pending, bool follow) {
-  char buf[16384];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) pending.append(buf, static_cast<size_t>(n));
-  kj::Promise<void> sent = kj::READY_NOW;
-  size_t start = 0;
-  for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n', start)) {
-    std::string line = pending.substr(start, nl - start);
-    start = nl + 1;
-    // TIME STREAM TAG TEXT; a line not in that shape goes out whole.
-    std::string stream = "stdout", text = line;
-    std::int64_t when = 0;
-    auto s1 = line.find(' '), s2 = s1 == std::string::npos ? s1 : line.find(' ', s1 + 1),
-         s3 = s2 == std::string::npos ? s2 : line.find(' ', s2 + 1);
-    if (s3 != std::string::npos) {
-      stream = line.substr(s1 + 1, s2 - s1 - 1);
-      text = line.substr(s3 + 1);
-    }
-    sent = sent.then([sink, stream, text, when]() mutable {
+                                           std::shared_ptr<task_log_reader> reader,
+                                           std::int64_t since, bool follow) {
+  constexpr std::size_t kBatchBytes = 256 * 1024;
+  auto batch = reader->next(kBatchBytes, since);
+  if (!batch.empty()) {
+    auto sends = kj::heapArrayBuilder<kj::Promise<void>>(batch.size());
+    for (auto& r : batch) {
       auto req = sink.writeRequest();
-      req.setStream(stream);
-      req.setTimestamp(when);
-      req.setLine(kj::arrayPtr(reinterpret_cast<const kj::byte*>(text.data()), text.size()));
-      return req.send().ignoreResult();
-    });
-  }
-  pending.erase(0, start);
-  if (!follow) return sent;
-  return sent.then([this, &timer, sink, fd, pending]() mutable {
-    return ask<task_info>(bridge_, task_, task_info_atom::value)
-        .then([this, &timer, sink, fd,
-               pending](caf::expected<task_info> i) mutable -> kj::Promise<void> {
-          bool over = !i || i->status == task_status::stopped;
-          if (over) return stream_log(timer, sink, fd, pending, false);
-          return timer.afterDelay(200 * kj::MILLISECONDS)
-              .then([this, &timer, sink, fd, pending]() mutable {
-                return stream_log(timer, sink, fd, pending, true);
-              });
+      req.setStream(r.stream);
+      req.setTimestamp(r.time_ns);
+      req.setLine(kj::arrayPtr(reinterpret_cast<const kj::byte*>(r.text.data()), r.text.size()));
+      req.setPartial(r.partial);
+      sends.add(req.send().ignoreResult());
+    }
+    return kj::joinPromises(sends.finish())
+        .then([this, &timer, sink, reader, since, follow]() mutable {
+          return stream_log(timer, sink, reader, since, follow);
         });
-  });
+  }
+  if (!follow) return kj::READY_NOW;
+  return ask<task_info>(bridge_, task_, task_info_atom::value)
+      .then([this, &timer, sink, reader,
+             since](caf::expected<task_info> i) mutable -> kj::Promise<void> {
+        bool over = !i || i->status == task_status::stopped;
+        if (over) return stream_log(timer, sink, reader, since, false);
+        return timer.afterDelay(200 * kj::MILLISECONDS)
+            .then([this, &timer, sink, reader, since]() mutable {
+              return stream_log(timer, sink, reader, since, true);
+            });
+      });
 }
 
 kj::Promise<void> task_service::logs(LogsContext ctx) {
   auto r = ctx.getParams().getReq();
-  int fd = ::open(log_path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno != ENOENT) {
-    auto e = ctx.getResults().initResp().initError();
-    ac::fill(e, make_error(errc::internal, "cannot read the log of task " + ns_ + "/" + id_ + ": " +
-                                               std::strerror(errno)));
-    return kj::READY_NOW;
-  }
-  if (fd < 0) return kj::READY_NOW;  // nothing logged yet
+  auto reader = std::make_shared<task_log_reader>(log_path_);
+  if (r.getTail() > 0) reader->tail(static_cast<std::uint64_t>(r.getTail()));
+  if (reader->empty() && !r.getFollow()) return kj::READY_NOW;  // nothing logged yet
   auto& timer = *bridge_.timer;
-  return stream_log(timer, r.getSink(), fd, "", r.getFollow())
-      .attach(kj::defer([fd] { ::close(fd); }))
+  return stream_log(timer, r.getSink(), reader, r.getSince(), r.getFollow())
       .catch_([ctx, this](kj::Exception&& e) mutable {
         ac::fill(ctx.getResults().initResp().initError(),
                  make_error(errc::unavailable, "cannot send the log of task " + ns_ + "/" + id_ +

@@ -9,6 +9,7 @@
 
 #include "actors/daemon/events.hpp"
 #include "actors/runtime/runtime_actor.hpp"
+#include "schema/log_limits.hpp"
 
 namespace berth {
 
@@ -28,8 +29,9 @@ struct berth_config {
   std::string snapshotter = "auto";      // overlay, copy, or auto (overlay when it mounts)
   // The pids limit of a container that sets none (podman's default); 0: none.
   std::int64_t pids_limit = 2048;
-  events_config events;                  // subscriber limit, event log retention
+  events_config events;  // subscriber limit, event log retention
   restart_policy restarts;
+  log_limits logs;  // of a container created without its own limits
   // Called once, from an actor thread, when the supervisor gives up (the
   // policy's bound was passed): berthd stops with the reason. Empty: only logged.
   std::function<void(const std::string& reason)> on_give_up;

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <stdexcept>
 #include <thread>
 
 #include "actors/daemon/api_server.hpp"
@@ -76,6 +77,13 @@ int main(int argc, char** argv) {
   auto* o_keep =
       app.add_option("--event-retention", flags.event_retention, "events kept for events --since")
           ->check(CLI::PositiveNumber);
+  std::string log_max_size;
+  std::int64_t log_max_files = 0;
+  auto* o_log_size = app.add_option("--log-max-size", log_max_size,
+                                    "task log bytes per file before it rotates (10m, 1g; "
+                                    "default 10m); a container's --log-max-size wins");
+  auto* o_log_files = app.add_option("--log-max-files", log_max_files,
+                                     "task log files kept, the current one included (default 2)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -95,6 +103,19 @@ int main(int argc, char** argv) {
   if (*o_rt) cfg.default_runtime = flags.default_runtime;
   if (*o_limit) cfg.event_subscriber_limit = flags.event_subscriber_limit;
   if (*o_keep) cfg.event_retention = flags.event_retention;
+  if (*o_log_size || *o_log_files) {
+    std::int64_t size = static_cast<std::int64_t>(cfg.task_logs.max_size);
+    std::int64_t files = *o_log_files ? log_max_files : cfg.task_logs.max_files;
+    try {
+      if (*o_log_size)
+        size = static_cast<std::int64_t>(berth::parse_log_size(log_max_size, "--log-max-size"));
+    } catch (const std::invalid_argument& e) {
+      die(e.what());
+    }
+    if (auto why = berth::check_log_limits(size, files, "--log-max-size", "--log-max-files"))
+      die(*why);
+    cfg.task_logs = {static_cast<std::uint64_t>(size), static_cast<std::uint32_t>(files)};
+  }
   for (auto* dir : {&cfg.root, &cfg.state})
     if (dir->empty() || dir->front() != '/') die("\"" + *dir + "\" must be an absolute path");
   if (cfg.address.empty()) cfg.address = "unix:" + cfg.state + "/berth.sock";

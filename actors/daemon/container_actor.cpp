@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/daemon/bundle.hpp"
+#include "actors/daemon/task_log_options.hpp"
 #include "actors/errors.hpp"
 
 namespace berth {
@@ -85,7 +86,13 @@ void spawn_and_create(container_pointer self, task_create req, caf::response_pro
     rp.deliver(make_error(errc::internal, "cannot create task for " + who(self) + ": " + why));
     return;
   }
-  task_params params{st.record.ns, st.record.id, dir, req.stdio, std::move(rootfs), req.checkpoint};
+  task_params params{st.record.ns,
+                     st.record.id,
+                     dir,
+                     req.stdio,
+                     std::move(rootfs),
+                     req.checkpoint,
+                     log_limits_of(st.record.runtime_options)};
   auto task = spawn_task(self->system(), st.ctx, std::move(params));
   watch(self, task);
   self->request(task, caf::infinite, create_atom::value)

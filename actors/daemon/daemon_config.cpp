@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <filesystem>
+#include <stdexcept>
 
 namespace berth {
 
@@ -55,6 +56,31 @@ std::string load_config_file(const std::string& path, daemon_config& cfg, bool m
     if (!v || *v < 0) return path + ": pids_limit must be a number of processes, 0 for no limit";
     cfg.pids_limit = *v;
   }
+  std::int64_t log_size = static_cast<std::int64_t>(cfg.task_logs.max_size);
+  std::int64_t log_files = cfg.task_logs.max_files;
+  if (auto node = t["log_max_size"]; node) {
+    if (auto n = node.value<int64_t>()) {
+      log_size = *n;
+    } else if (auto v = node.value<std::string>()) {
+      try {
+        log_size = static_cast<std::int64_t>(parse_log_size(*v, "log_max_size"));
+      } catch (const std::invalid_argument& e) {
+        return path + ": " + e.what();
+      }
+    } else {
+      return path + ": log_max_size must be a size (\"10m\") or a number of bytes";
+    }
+  }
+  if (auto node = t["log_max_files"]; node) {
+    if (auto n = node.value<int64_t>())
+      log_files = *n;
+    else
+      return path + ": log_max_files must be a number";
+  }
+  if (auto why = check_log_limits(log_size, log_files, "log_max_size", "log_max_files"))
+    return path + ": " + *why;
+  cfg.task_logs =
+      log_limits{static_cast<std::uint64_t>(log_size), static_cast<std::uint32_t>(log_files)};
   if (auto* rts = t["runtimes"].as_table()) {
     for (auto& [name, node] : *rts) {
       auto* rt = node.as_table();
@@ -78,6 +104,7 @@ berth_config to_berth_config(const daemon_config& cfg, const std::string& shim_b
   b.pids_limit = cfg.pids_limit;
   b.events.subscriber_limit = static_cast<std::uint64_t>(cfg.event_subscriber_limit);
   b.events.retention = static_cast<std::uint64_t>(cfg.event_retention);
+  b.logs = cfg.task_logs;
   b.runtimes = default_runtimes(shim_binary, cfg.state);
   for (auto& [name, e] : cfg.runtimes) {
     runtime_config* rc = nullptr;

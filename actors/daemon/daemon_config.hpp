@@ -12,6 +12,8 @@
 //   event_subscriber_limit = 10000   # events a subscriber may leave unreturned
 //   event_retention = 100000         # events the log keeps for --since
 //   pids_limit = 2048                # of a container that sets none; 0: no limit
+//   log_max_size = "10m"             # task log bytes per file before it rotates (or a number)
+//   log_max_files = 2                # task log files kept, the current one included
 //   [runtimes."io.berth.runc.v1"]
 //   runtime = "runc"                 # the OCI runtime: a name on PATH or a path
 //   root = "/run/berth/.runtime/io.berth.runc.v1"
@@ -23,6 +25,7 @@
 #include <string>
 
 #include "actors/daemon/berth.hpp"
+#include "schema/log_limits.hpp"
 
 namespace berth {
 
@@ -45,6 +48,7 @@ struct daemon_config {
   std::int64_t event_subscriber_limit = 10000;
   std::int64_t event_retention = 100000;
   std::int64_t pids_limit = 2048;  // of a container that sets none; 0: none
+  log_limits task_logs;            // of containers created without --log-max-size/--log-max-files
   std::map<std::string, runtime_entry> runtimes;  // overrides and additions
 };
 

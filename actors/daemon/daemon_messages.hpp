@@ -29,19 +29,22 @@ struct container_options {
   std::string rootfs;  // an absolute, prepared directory used instead of an image snapshot
   bool net_host = false;
   bool readonly_rootfs = false;
-  std::int64_t memory_limit = 0;  // bytes, 0 for none
-  double cpus = 0;                // 0 for no limit
-  std::string hostname;           // the container's id when empty
-  std::string seccomp;            // "" (the default profile) or "unconfined"
-  bool privileged = false;        // every capability and device, no seccomp, no masked paths
-  std::int64_t pids_limit = 0;    // 0: the registry's default; -1: none
+  std::int64_t memory_limit = 0;   // bytes, 0 for none
+  double cpus = 0;                 // 0 for no limit
+  std::string hostname;            // the container's id when empty
+  std::string seccomp;             // "" (the default profile) or "unconfined"
+  bool privileged = false;         // every capability and device, no seccomp, no masked paths
+  std::int64_t pids_limit = 0;     // 0: the registry's default; -1: none
+  std::int64_t log_max_size = 0;   // task log bytes per file; 0: the daemon's default
+  std::int64_t log_max_files = 0;  // task log files kept; 0: the daemon's default
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, container_options& x) {
   return f(caf::meta::type_name("berth.container_options"), x.args, x.env, x.cwd, x.uid, x.gid,
            x.additional_gids, x.user, x.terminal, x.mounts, x.rootfs, x.net_host, x.readonly_rootfs,
-           x.memory_limit, x.cpus, x.hostname, x.seccomp, x.privileged, x.pids_limit);
+           x.memory_limit, x.cpus, x.hostname, x.seccomp, x.privileged, x.pids_limit,
+           x.log_max_size, x.log_max_files);
 }
 
 // Registry: records a container (nothing runs). An empty runtime means the

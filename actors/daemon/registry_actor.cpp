@@ -19,6 +19,7 @@
 #include "actors/daemon/bundle.hpp"
 #include "actors/daemon/oci_spec.hpp"
 #include "actors/daemon/registry_data.hpp"
+#include "actors/daemon/task_log_options.hpp"
 #include "actors/errors.hpp"
 #include "actors/images/image_reference.hpp"
 #include "actors/supervised.hpp"
@@ -82,6 +83,9 @@ caf::expected<container_record> validate(registry_pointer self, container_create
     return make_error(errc::invalid_argument, "unknown runtime \"" + req.runtime +
                                                   "\" for container " + req.ns + "/" + req.id +
                                                   "; known runtimes: " + runtime_names(self));
+  auto logs = choose_log_limits(req.options.log_max_size, req.options.log_max_files, st.cfg.logs,
+                                req.ns, req.id);
+  if (!logs) return logs.error();
   auto key = key_of(req.ns, req.id);
   if (st.containers.count(key) || st.creating.count(key))
     return make_error(errc::already_exists,
@@ -105,6 +109,7 @@ caf::expected<container_record> validate(registry_pointer self, container_create
       return make_error(errc::invalid_argument, e.what());
     }
     rec.runtime = req.runtime;
+    rec.runtime_options = with_log_limits(rec.runtime_options, *logs);
     rec.labels = req.labels;
     return rec;
   }
@@ -119,6 +124,7 @@ caf::expected<container_record> validate(registry_pointer self, container_create
   rec.image = req.image;
   rec.runtime = req.runtime;
   rec.spec = std::move(*spec);
+  rec.runtime_options = with_log_limits(rec.runtime_options, *logs);
   rec.labels = req.labels;
   return rec;
 }

@@ -21,6 +21,7 @@
 #include "actors/daemon/container_actor.hpp"
 #include "actors/images/images_actor.hpp"
 #include "actors/supervised.hpp"
+#include "schema/log_limits.hpp"
 
 namespace berth {
 
@@ -65,6 +66,7 @@ struct registry_config {
   std::map<std::string, runtime_actor> runtimes;
   images_actor images;  // resolves images to snapshots; may be null (then --rootfs only)
   std::int64_t default_pids_limit = 0;  // for a container that names none; 0: no limit
+  log_limits logs;                      // task log limits of a container created without its own
 };
 
 registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg, store_actor store,

@@ -110,6 +110,7 @@ caf::actor spawn_child(supervisor_pointer self, child& c) {
       rc.state_dir = st.cfg.state;
       rc.default_runtime = st.cfg.default_runtime;
       rc.default_pids_limit = st.cfg.pids_limit;
+      rc.logs = st.cfg.logs;
       rc.images = st.now.images;
       rc.runtimes = st.now.runtimes;
       st.now.registry = st.spawn.registry(sys, std::move(rc), st.now.store, st.now.events);

@@ -420,7 +420,8 @@ void abandon(task_self self, caf::response_promise rp, caf::error err, bool shim
 
 void create_in_shim(task_self self, caf::response_promise rp) {
   auto& st = self->state;
-  shim_create req{st.params.bundle, st.params.stdio, st.params.rootfs, st.params.checkpoint};
+  shim_create req{st.params.bundle,     st.params.stdio,         st.params.rootfs,
+                  st.params.checkpoint, st.params.logs.max_size, st.params.logs.max_files};
   self->request(st.proxy, caf::infinite, std::move(req))
       .then(
           [self, rp](std::uint32_t pid) mutable {

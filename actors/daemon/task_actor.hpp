@@ -40,6 +40,7 @@
 #include "actors/runtime/io_thread.hpp"
 #include "actors/runtime/runtime_actor.hpp"
 #include "actors/store/store_actor.hpp"
+#include "schema/log_limits.hpp"
 
 namespace berth {
 
@@ -88,6 +89,7 @@ struct task_params {
   stdio_paths stdio;
   std::vector<mount_spec> rootfs;  // mounts the shim makes at bundle/rootfs
   std::string checkpoint;
+  log_limits logs{};  // bounds <bundle>/task.log
 };
 
 // A fresh task in behavior `creating`; send it create_atom.

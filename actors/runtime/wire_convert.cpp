@@ -75,6 +75,8 @@ void fill(wire::shim::CreateRequest::Builder b, const std::string& id, const shi
     fill_texts(out.initOptions(static_cast<unsigned>(m.options.size())), m.options);
   }
   b.setCheckpoint(x.checkpoint);
+  b.setLogMaxSize(x.log_max_size);
+  b.setLogMaxFiles(x.log_max_files);
 }
 
 void fill(wire::shim::KillRequest::Builder b, const shim_kill& x) {

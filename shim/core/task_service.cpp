@@ -85,7 +85,9 @@ kj::Promise<void> task_service::create(CreateContext context) {
   }
   auto pid = kj::heap<pid_t>(0);
   pid_t& pid_ref = *pid;
-  return task_.create(to_paths(req.getStdio()), std::move(mounts), req.getCheckpoint(), pid_ref)
+  log_limits logs{req.getLogMaxSize(), req.getLogMaxFiles()};
+  return task_
+      .create(to_paths(req.getStdio()), std::move(mounts), req.getCheckpoint(), pid_ref, logs)
       .then([context, pid = kj::mv(pid)](maybe_failure f) mutable {
         auto resp = context.getResults().initResp();
         set_error(resp, f);

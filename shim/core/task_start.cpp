@@ -26,7 +26,7 @@ using namespace detail;
 // ---- create / start ---------------------------------------------------------
 
 kj::Promise<maybe_failure> task::create(stdio_paths stdio, std::vector<mount_spec> rootfs,
-                                        std::string checkpoint, pid_t& pid_out) {
+                                        std::string checkpoint, pid_t& pid_out, log_limits logs) {
   if (init_) {
     return maybe_failure(failure{ErrorCode::ALREADY_EXISTS,
                                  "cannot create task " + cfg_.id + ": it was already created"});
@@ -72,7 +72,7 @@ kj::Promise<maybe_failure> task::create(stdio_paths stdio, std::vector<mount_spe
   auto p = std::make_unique<process>();
   p->stdio = stdio;
   try {
-    if (!log_.is_open()) log_ = task_log(cfg_.bundle + "/task.log");
+    if (!log_.is_open()) log_ = task_log(cfg_.bundle + "/task.log", logs);
     p->io = std::make_unique<process_io>(*io_.lowLevelProvider, io_.unixEventPort, stdio, &log_);
   } catch (const std::exception& e) {
     unmount_rootfs();
