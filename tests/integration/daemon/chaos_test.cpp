@@ -25,6 +25,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "api_client.hpp"
@@ -210,8 +211,18 @@ void check_nothing_leaked(berthd_process& d, const std::string& ns) {
   CHECK(shims_left(d.state(), 10s).empty());
   CHECK(mounts_under(d.root()) == 0);
   CHECK(mounts_under(d.state()) == 0);
-  std::string cgroups;
-  for (auto& g : cgroups_left(ns)) cgroups += g + " ";
+  std::string cgroups, story;
+  for (auto& g : cgroups_left(ns)) {
+    cgroups += g + " ";
+    // What berthd said of that container, for whoever reads the failure.
+    auto id = g.substr(g.rfind('/') + 1);
+    std::istringstream log(d.log());
+    for (std::string line; std::getline(log, line);)
+      if (line.find(ns + "/" + id) != std::string::npos ||
+          line.find(" " + id + ":") != std::string::npos)
+        story += line + "\n";
+  }
+  INFO("berthd's log of the containers whose cgroup is left:\n" << story);
   CHECK(cgroups == "");
 }
 
