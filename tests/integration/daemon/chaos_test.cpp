@@ -232,7 +232,7 @@ TEST_CASE("chaos: kill -9 of berthd at random moments under 8 clients loses and 
           "[daemon][chaos]") {
   const int rounds = env_int("BERTH_CHAOS_ROUNDS", 25);
   berthd_process d;
-  workload w(d, "chaos");
+  workload w(d, "chaos-" + std::to_string(::getpid()));
   // The baseline: berthd after one cycle per client, without kills (first
   // allocations, caches, the database's pages).
   w.cycles_wanted = 8;
@@ -291,7 +291,7 @@ TEST_CASE("soak: create/start/exec/kill/delete cycles from 8 clients leak nothin
           "[daemon][soak]") {
   const int cycles = env_int("BERTH_SOAK_CYCLES", 200);
   berthd_process d;
-  workload w(d, "soak");
+  workload w(d, "soak-" + std::to_string(::getpid()));
   // Warm up (first allocations, caches), then the baseline.
   w.cycles_wanted = 16;
   run_clients(w);
