@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "api_client.hpp"
+#include "tests/support/as_nobody.hpp"
 #include "tests/support/berthd_process.hpp"
 #include "tests/support/image_archives.hpp"
 
@@ -37,9 +38,6 @@ using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 
 namespace {
-
-constexpr uid_t kNobody = 65534;
-constexpr gid_t kNogroup = 65534;
 
 const std::string kStdioRule =
     "must be a FIFO or a regular file in a directory the client may write; ";
@@ -67,42 +65,19 @@ struct group_daemon {
 // child's own, so no KJ event loop of the parent's is used after the fork.
 std::string as_nobody(const std::string& address,
                       const std::function<std::string(api_client&)>& f) {
-  int p[2];
-  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(p[0]);
+  return run_as_nobody([&] {
     std::string out;
-    if (::setgroups(0, nullptr) != 0 || ::setgid(kNogroup) != 0 || ::setuid(kNobody) != 0) {
-      out = "!cannot become nobody";
-    } else {
-      std::thread t([&] {
-        try {
-          api_client c(address);
-          out = f(c);
-        } catch (const std::exception& e) {
-          out = std::string("!") + e.what();
-        }
-      });
-      t.join();
-    }
-    for (size_t done = 0; done < out.size();) {
-      auto n = ::write(p[1], out.data() + done, out.size() - done);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    ::_exit(0);
-  }
-  ::close(p[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(p[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(p[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return out;
+    std::thread t([&] {
+      try {
+        api_client c(address);
+        out = f(c);
+      } catch (const std::exception& e) {
+        out = std::string("!") + e.what();
+      }
+    });
+    t.join();
+    return out;
+  });
 }
 
 // What must not change: a file's bytes, size, mode and times.

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "api_client.hpp"
+#include "tests/support/as_nobody.hpp"
 #include "tests/support/berthd_process.hpp"
 #include "tests/support/image_archives.hpp"
 
@@ -22,8 +23,6 @@ using namespace berth::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr uid_t kNobody = 65534;
 
 // Every path under `dir`, as root sees it, without following symlinks.
 std::vector<std::string> everything_under(const std::string& dir) {
@@ -37,40 +36,23 @@ std::vector<std::string> everything_under(const std::string& dir) {
 }
 
 // The paths of `paths` that user nobody could open (read a file, list a
-// directory, or open a FIFO or device), one per line, with the mode.
+// directory, or open a FIFO or device), one per line.
 std::string reachable_by_nobody(const std::vector<std::string>& paths) {
-  int out[2];
-  REQUIRE(::pipe(out) == 0);
-  pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(out[0]);
-    if (::setgroups(0, nullptr) != 0 || ::setgid(kNobody) != 0 || ::setuid(kNobody) != 0)
-      ::_exit(2);
-    std::string found;
+  auto found = run_as_nobody([&] {
+    std::string out;
     for (auto& p : paths) {
       // O_NONBLOCK: a FIFO must not hang the test; O_NOFOLLOW: a symlink
       // itself is not a leak, only what it gives access to.
       int fd = ::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
       if (fd >= 0) {
-        found += p + "\n";
+        out += p + "\n";
         ::close(fd);
       }
     }
-    (void)!::write(out[1], found.data(), found.size());
-    ::_exit(0);
-  }
-  ::close(out[1]);
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(out[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
-  return text;
+    return out;
+  });
+  REQUIRE(found.rfind("!", 0) == std::string::npos);  // the child became nobody
+  return found;
 }
 
 mode_t mode_of(const std::string& path) {
