@@ -24,6 +24,7 @@
 
 #include "schema/identifier.hpp"
 #include "shim/core/kernel_host.hpp"
+#include "shim/core/leftover_container.hpp"
 #include "shim/core/peer_aware_stream.hpp"
 #include "shim/core/reaper.hpp"
 #include "shim/core/runc_runtime.hpp"
@@ -275,12 +276,26 @@ int cmd_delete(options o) {
     unlink(shim::shim_socket_path(o.state_dir).c_str());
     unlink(pid_path.c_str());
   }
+  // A runtime still creating the container (the shim died mid-create)
+  // would finish after the delete below and leave `runc init` behind.
+  if (int n = shim::kill_runtime_processes(o.bundle); n > 0)
+    std::cerr << "berth-shim: killed " << n << " runtime process(es) still working on " << o.bundle
+              << "\n";
   runc::runc_client runc({o.runtime, o.runtime_root, o.bundle, std::nullopt});
   auto err = runc.run_sync("delete", runc::runc_client::delete_args(o.id, true));
   // A container that is already gone is what we want; anything else is worth saying.
   if (err && err->find("does not exist") == std::string::npos &&
       err->find("not exist") == std::string::npos) {
     std::cerr << "berth-shim: " << *err << "\n";
+  }
+  // What the runtime never recorded, it cannot delete: whatever still runs
+  // in the container's cgroup is ended and the cgroup removed.
+  if (auto cgroup = shim::bundle_cgroup(o.bundle); !cgroup.empty()) {
+    std::string why;
+    if (int n = shim::sweep_cgroup(cgroup, why); n > 0)
+      std::cerr << "berth-shim: killed " << n << " process(es) the runtime did not know, in cgroup "
+                << cgroup << "\n";
+    if (!why.empty()) std::cerr << "berth-shim: " << why << "\n";
   }
   umount2((o.bundle + "/rootfs").c_str(), MNT_DETACH);
   std::ifstream exit_file(o.bundle + "/init.exit");

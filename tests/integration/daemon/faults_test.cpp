@@ -162,6 +162,53 @@ TEST_CASE("kill -9 of berthd between the shim's delete and its own: the delete f
   CHECK(mounts_under(d.state()) == 0);
 }
 
+TEST_CASE("a create cut short leaves nothing: the half-made container's processes and cgroup go",
+          "[daemon][restart]") {
+  berthd_process d;
+  pid_t init = 0;
+  {
+    api_client c(d.address());
+    REQUIRE(c.create_container("", "half", d.rootfs(), {"true"}) == wire::ErrorCode::OK);
+    auto req = c.berth().createTaskRequest();
+    req.initReq().setId("half");
+    auto created = c.send(req);
+    REQUIRE(error_of(created.getResp()) == "");
+    init = static_cast<pid_t>(created.getResp().getPid());
+    REQUIRE(init > 0);
+  }
+  // berthd and the shim die, and the runtime never recorded the container:
+  // what is left when a kill lands while `runc create` is still running.
+  // Only `runc init` remains, in the container's cgroup, waiting forever.
+  d.kill9();
+  auto shim = shim_pid(d, "half");
+  REQUIRE(shim > 0);
+  REQUIRE(::kill(shim, SIGKILL) == 0);
+  for (int i = 0; i < 500 && !gone(shim); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  int forgotten = 0;
+  for (auto& rt : std::filesystem::directory_iterator(d.state() + "/.runtime"))
+    forgotten += std::filesystem::remove_all(rt.path() / "default" / "half") > 0;
+  REQUIRE(forgotten == 1);
+  REQUIRE(!gone(init));
+
+  d.start();
+  api_client c(d.address());
+  REQUIRE(c.pump_until([&] { return c.status("default", "half") == wire::TaskStatus::STOPPED; }));
+  CHECK(c.remove("default", "half") == "");
+  // Without the fix: runc says the container does not exist, and its
+  // `runc init` lives on, reparented to pid 1, holding the cgroup.
+  for (int i = 0; i < 500 && !gone(init); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(gone(init));
+  for (auto h : {"pids", "memory", "cpu,cpuacct", "freezer", "unified"}) {
+    auto dir = std::string("/sys/fs/cgroup/") + h + "/berth/default/half";
+    INFO(dir);
+    CHECK(!std::filesystem::exists(dir));
+  }
+  CHECK(shims_left(d.state()).empty());
+  CHECK(mounts_under(d.state()) == 0);
+}
+
 TEST_CASE("kill -9 of one shim stops its task with a reason, the others untouched",
           "[daemon][faults]") {
   berthd_process d;
@@ -281,8 +328,7 @@ TEST_CASE("200 concurrent create+start requests from 4 clients: none hangs, noth
             .then(
                 [&failures](auto r) {
                   if (r.getResp().hasError())
-                    failures.emplace_back(r.getResp().getError().getCode(),
-                                          error_of(r.getResp()));
+                    failures.emplace_back(r.getResp().getError().getCode(), error_of(r.getResp()));
                 },
                 [&failures](kj::Exception&& e) {
                   failures.emplace_back(wire::ErrorCode::OK, e.getDescription().cStr());
