@@ -290,3 +290,24 @@ TEST_CASE("device nodes in a layer are refused unless the snapshots' file system
   REQUIRE(::lstat((tmp / "nodev/dev/null").c_str(), &st) == 0);
   CHECK((S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)));
 }
+
+TEST_CASE("unpack_image reports the privileged xattrs each layer had dropped, for the log") {
+  if (!berth::test::running_as_root()) BERTH_SKIP("needs root (trusted xattrs)");
+  berth::test::temp_dir tmp;
+  content_store store(tmp / "root");
+  auto snaps = make_snapshotter(tmp / "root", "copy");
+  tar_entry f(tar_entry::file, "bin/ping", "elf");
+  f.xattrs = {{"security.capability", std::string("\x01\x00\x00\x02", 4) + std::string(16, '\0')},
+              {"user.kept", "1"}};
+  berth::test::image_spec spec;
+  spec.layers.push_back({{f}, layer_compression::gzip});
+  auto built = berth::test::write_oci_archive(tmp / "img.tar", spec);
+  auto img = import_archive(store, tmp / "img.tar").images.at(0).image;
+  auto report = unpack_image(store, *snaps, img);
+  REQUIRE(report.warnings.size() == 1);
+  CHECK(report.warnings[0] == "layer " + built.layer_digests[0] + " of image " +
+                                  img.manifest_digest +
+                                  ": dropped its extended attributes security.capability "
+                                  "(trusted.* and security.* are kept only with [images] "
+                                  "keep_privileged_xattrs = true)");
+}
