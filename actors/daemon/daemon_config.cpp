@@ -7,6 +7,48 @@
 
 namespace berth {
 
+namespace {
+
+// A size key of `table` ("64g" or a number of bytes) into `out`; "" or why not.
+std::string size_key(const toml::table& table, const char* key, std::int64_t& out) {
+  auto node = table[key];
+  if (!node) return "";
+  std::string what = std::string("images.") + key;
+  if (auto n = node.value<int64_t>()) {
+    if (*n < 0) return what + " must not be negative";
+    out = *n;
+    return "";
+  }
+  if (auto v = node.value<std::string>()) {
+    try {
+      out = static_cast<std::int64_t>(parse_log_size(*v, what));
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "";
+  }
+  return what + " must be a size (\"64g\") or a number of bytes";
+}
+
+std::string load_image_limits(const toml::table& images, images::image_limits& l) {
+  for (auto [key, out] : {std::pair{"max_unpacked_size", &l.max_unpacked_bytes},
+                          std::pair{"free_space_reserve", &l.free_space_reserve}})
+    if (auto why = size_key(images, key, *out); !why.empty()) return why;
+  if (auto node = images["max_layer_entries"]; node) {
+    auto n = node.value<int64_t>();
+    if (!n || *n <= 0) return "images.max_layer_entries must be a positive number";
+    l.max_layer_entries = *n;
+  }
+  if (auto node = images["keep_privileged_xattrs"]; node) {
+    auto b = node.value<bool>();
+    if (!b) return "images.keep_privileged_xattrs must be true or false";
+    l.keep_privileged_xattrs = *b;
+  }
+  return "";
+}
+
+}  // namespace
+
 std::string load_config_file(const std::string& path, daemon_config& cfg, bool must_exist) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return must_exist ? path + ": no such file" : "";
@@ -81,6 +123,12 @@ std::string load_config_file(const std::string& path, daemon_config& cfg, bool m
     return path + ": " + *why;
   cfg.task_logs =
       log_limits{static_cast<std::uint64_t>(log_size), static_cast<std::uint32_t>(log_files)};
+  if (auto node = t["images"]; node) {
+    auto* images = node.as_table();
+    if (!images) return path + ": images must be a table";
+    if (auto why = load_image_limits(*images, cfg.image_limits); !why.empty())
+      return path + ": " + why;
+  }
   if (auto* rts = t["runtimes"].as_table()) {
     for (auto& [name, node] : *rts) {
       auto* rt = node.as_table();
@@ -101,6 +149,7 @@ berth_config to_berth_config(const daemon_config& cfg, const std::string& shim_b
   b.state = cfg.state;
   b.default_runtime = cfg.default_runtime;
   b.snapshotter = cfg.snapshotter;
+  b.image_limits = cfg.image_limits;
   b.pids_limit = cfg.pids_limit;
   b.events.subscriber_limit = static_cast<std::uint64_t>(cfg.event_subscriber_limit);
   b.events.retention = static_cast<std::uint64_t>(cfg.event_retention);

@@ -14,6 +14,11 @@
 //   pids_limit = 2048                # of a container that sets none; 0: no limit
 //   log_max_size = "10m"             # task log bytes per file before it rotates (or a number)
 //   log_max_files = 2                # task log files kept, the current one included
+//   [images]                         # what one untrusted image may cost (docs/security.md)
+//   max_unpacked_size = "64g"        # bytes an image's layers may unpack to (or a number)
+//   max_layer_entries = 1000000      # entries of one layer's tar
+//   free_space_reserve = "256m"      # free space import and unpack leave on the disk
+//   keep_privileged_xattrs = false   # keep trusted.* and security.* xattrs from layers
 //   [runtimes."io.berth.runc.v1"]
 //   runtime = "runc"                 # the OCI runtime: a name on PATH or a path
 //   root = "/run/berth/.runtime/io.berth.runc.v1"
@@ -49,6 +54,7 @@ struct daemon_config {
   std::int64_t event_retention = 100000;
   std::int64_t pids_limit = 2048;  // of a container that sets none; 0: none
   log_limits task_logs;            // of containers created without --log-max-size/--log-max-files
+  images::image_limits image_limits;              // [images]
   std::map<std::string, runtime_entry> runtimes;  // overrides and additions
 };
 

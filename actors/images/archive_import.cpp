@@ -156,6 +156,7 @@ class layout_resolver {
         r_.fail(what + " has " + std::to_string(entry["Layers"].size()) + " layers, its config " +
                 config + " lists " + std::to_string(diff_ids.size()) + " diff ids");
       nlohmann::json layers = nlohmann::json::array();
+      std::int64_t unpacked = 0;  // by this image's layers so far
       for (std::size_t i = 0; i < diff_ids.size(); ++i) {
         const auto& l = entry["Layers"][i];
         std::string name = l.is_string() ? l.get<std::string>() : std::string();
@@ -165,7 +166,13 @@ class layout_resolver {
         // diff ids are the only check its content gets.
         std::string diff_id;
         try {
-          diff_id = compute_diff_id(store_.path(digest), "layer \"" + name + "\"");
+          unpack_options u;
+          u.what = "layer \"" + name + "\"";
+          u.limits = o_.limits;
+          u.unpacked_before = unpacked;
+          auto d = compute_diff_id(store_.path(digest), u);
+          diff_id = d.diff_id;
+          unpacked += d.bytes;
         } catch (const images_error& e) {
           r_.fail(e.what());
         }

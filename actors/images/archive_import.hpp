@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/images/image_limits.hpp"
 #include "actors/images/oci_manifest.hpp"
 
 namespace berth::images {
@@ -28,6 +29,12 @@ struct import_options {
   std::string platform = "linux/amd64";  // os/arch[/variant]
   std::string name;                      // replaces the archive's names (one image only)
   std::function<void(const import_progress&)> progress;
+  // Free space: an entry whose header claims more than the content store's
+  // file system has above free_space_reserve is refused before its data is
+  // read, and a write that brings it under the reserve stops. Unpacked
+  // bytes: a docker-archive's layers are decompressed (for their diff ids)
+  // up to max_unpacked_bytes per image, no further.
+  image_limits limits;
 };
 
 struct imported_image {

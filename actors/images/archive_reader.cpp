@@ -7,6 +7,7 @@
 
 #include "actors/images/decompressed_stream.hpp"
 #include "actors/images/digest.hpp"
+#include "actors/images/image_limits.hpp"
 #include "actors/images/images_error.hpp"
 
 namespace berth::images {
@@ -17,6 +18,8 @@ constexpr std::int64_t kMaxJsonEntry = 16 << 20;
 // What an archive's metadata (its JSON entries) may hold in memory at once.
 constexpr std::size_t kMaxJsonEntries = 4096;
 constexpr std::int64_t kMaxJsonTotal = 64 << 20;
+// Free space is checked again after this much of a blob is written.
+constexpr std::int64_t kSpaceCheckBytes = 16 << 20;
 
 struct archive_free {
   void operator()(archive* a) const { archive_read_free(a); }
@@ -143,7 +146,9 @@ void archive_reader::read_file(archive* a, archive_entry* e, const std::string& 
     json_[name] = read_small(a, raw, size);
     return;
   }
+  check_space(size, "entry \"" + raw + "\" claims " + format_bytes(size));
   auto writer = store_.begin_write(expected, size, "entry \"" + raw + "\" of " + path_);
+  std::int64_t since_check = 0;
   unsigned char head[8] = {};
   std::size_t head_len = 0;
   const void* buf = nullptr;
@@ -160,6 +165,11 @@ void archive_reader::read_file(archive* a, archive_entry* e, const std::string& 
       head_len += n;
     }
     writer.write(buf, len);
+    since_check += static_cast<std::int64_t>(len);
+    if (since_check >= kSpaceCheckBytes) {
+      since_check = 0;
+      check_space(0, "entry \"" + raw + "\"");
+    }
     report(a, false);
   }
   blob_writer::committed c;
@@ -183,6 +193,18 @@ std::string archive_reader::read_small(archive* a, const std::string& raw, std::
     got += static_cast<std::size_t>(n);
   }
   return out;
+}
+
+void archive_reader::check_space(std::int64_t need, const std::string& need_text) const {
+  std::int64_t free = free_bytes(store_.root() + "/content");
+  std::int64_t reserve = o_.limits.free_space_reserve;
+  if (free - need >= reserve) return;
+  std::string rule = "the reserve of " + format_bytes(reserve) + " ([images] free_space_reserve)";
+  if (need > 0)
+    fail(need_text + ", and the content store's file system has " + format_bytes(free) +
+         " free: that would leave less than " + rule);
+  fail("the free space of the content store's file system fell to " + format_bytes(free) +
+       ", under " + rule + ", while writing " + need_text);
 }
 
 void archive_reader::report(archive* a, bool entry_done) {

@@ -49,6 +49,9 @@ class archive_reader {
   void read_file(archive* a, archive_entry* e, const std::string& name, const std::string& raw);
   std::string read_small(archive* a, const std::string& raw, std::int64_t size);
   void report(archive* a, bool entry_done);
+  // Refuses (fail) when `need` more bytes would leave the content store's
+  // file system under the reserve; `need_text` says what needs them.
+  void check_space(std::int64_t need, const std::string& need_text) const;
 
   const content_store& store_;
   std::string path_;

@@ -42,8 +42,9 @@ void accept_compressions(archive* a) {
   archive_read_support_filter_zstd(a);
 }
 
-decompressed_stream::decompressed_stream(const std::string& path, const std::string& what)
-    : outer_(archive_read_new()) {
+decompressed_stream::decompressed_stream(const std::string& path, const std::string& what,
+                                         std::int64_t max_bytes)
+    : outer_(archive_read_new()), max_bytes_(max_bytes) {
   if (auto name = refused_compression(path); !name.empty())
     throw images_error(error_kind::invalid_argument,
                        "cannot unpack " + what + ": it is compressed with " + name +
@@ -81,7 +82,13 @@ void decompressed_stream::produce() {
     }
     c.size = archive_read_data(outer_.get(), c.data.data(), c.data.size());
     std::string why;
-    if (c.size > 0) {
+    bool over = false;
+    if (c.size > 0 && max_bytes_ >= 0 && bytes_ + c.size > max_bytes_) {
+      // Not one byte past the limit reaches the consumer.
+      over = true;
+      why = "it decompresses to more than " + std::to_string(max_bytes_) + " bytes";
+      c.size = -1;
+    } else if (c.size > 0) {
       hasher_.update(c.data.data(), static_cast<std::size_t>(c.size));
       bytes_ += c.size;
     } else if (c.size < 0) {
@@ -93,6 +100,7 @@ void decompressed_stream::produce() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!why.empty()) error_ = why;
+      over_limit_ = over;
       filled_.push_back(std::move(c));
     }
     changed_.notify_all();

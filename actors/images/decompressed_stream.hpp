@@ -31,8 +31,11 @@ void accept_compressions(archive* a);
 class decompressed_stream {
  public:
   // Opens the blob and starts decompressing. Throws images_error
-  // (invalid_argument, "cannot decompress <what>: …") when it cannot.
-  decompressed_stream(const std::string& path, const std::string& what);
+  // (invalid_argument, "cannot decompress <what>: …") when it cannot. A
+  // stream longer than `max_bytes` (-1: no limit) ends there as corrupt,
+  // with over_limit() set: a decompression bomb costs at most that much.
+  decompressed_stream(const std::string& path, const std::string& what,
+                      std::int64_t max_bytes = -1);
   ~decompressed_stream();  // stops the thread
   decompressed_stream(const decompressed_stream&) = delete;
   decompressed_stream& operator=(const decompressed_stream&) = delete;
@@ -47,6 +50,8 @@ class decompressed_stream {
   void drain();
 
   const std::string& error() const { return error_; }
+  // The stream went past max_bytes (valid once next() returned -1).
+  bool over_limit() const { return over_limit_; }
   // "sha256:<hex>" of the whole stream; call once next() returned 0.
   std::string digest();
   std::int64_t bytes() const { return bytes_; }
@@ -64,7 +69,9 @@ class decompressed_stream {
   std::unique_ptr<archive, archive_free> outer_;
   sha256_hasher hasher_;  // the producer's until it ends
   std::int64_t bytes_ = 0;
+  std::int64_t max_bytes_;
   std::string error_;
+  bool over_limit_ = false;
 
   std::mutex mu_;
   std::condition_variable changed_;

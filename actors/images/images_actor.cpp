@@ -29,6 +29,7 @@ struct images_state {
   std::shared_ptr<snapshotter> snaps;
   store_actor store;
   std::string root;
+  image_limits limits;
   static inline const char* name = "berth.images";
 };
 
@@ -262,6 +263,7 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
                     import_options o;
                     o.platform = req.platform;
                     o.name = req.name;
+                    o.limits = self->state.limits;
                     if (req.progress_to)
                       o.progress = [to = req.progress_to](const import_progress& p) {
                         caf::anon_send(to, img_progress_atom::value, p);
@@ -338,8 +340,11 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
                   bool created = false;
                   auto err = attempt([&] {
                     auto img = resolve_manifest(*st.content, rec.target);
-                    prepare_container_snapshot(*st.content, *st.snaps, img, req.snapshot_key);
+                    auto report = prepare_container_snapshot(*st.content, *st.snaps, img,
+                                                             req.snapshot_key, st.limits);
                     created = true;
+                    for (const auto& w : report.warnings)
+                      spdlog::warn("image {}: {}", req.image, w);
                     out = resolve_process(st, img, req);
                   });
                   if (err && created) attempt([&] { st.snaps->remove(req.snapshot_key); });
@@ -393,6 +398,7 @@ images_actor spawn_images(caf::actor_system& sys, store_actor store, images_conf
   }
   st.store = std::move(store);
   st.root = config.root;
+  st.limits = config.limits;
   return sys.spawn<caf::detached>(images_impl, std::move(st));
 }
 

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/images/image_limits.hpp"
 #include "actors/images/images_messages.hpp"
 #include "actors/store/store_actor.hpp"
 #include "actors/supervised.hpp"
@@ -57,6 +58,7 @@ using images_actor = caf::typed_actor<
 struct images_config {
   std::string root;                  // berth's --root: content/ and snapshots/ live here
   std::string snapshotter = "auto";  // "overlay", "copy" or "auto"
+  images::image_limits limits;       // what one untrusted image may cost
 };
 
 // Opens the content store and snapshotter on the calling thread (so a bad

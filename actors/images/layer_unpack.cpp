@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -18,6 +19,7 @@
 
 #include "actors/images/decompressed_stream.hpp"
 #include "actors/images/digest.hpp"
+#include "actors/images/image_limits.hpp"
 #include "actors/images/images_error.hpp"
 #include "actors/images/rooted_fs.hpp"
 
@@ -33,14 +35,59 @@ struct archive_free {
 };
 using archive_ptr = std::unique_ptr<archive, archive_free>;
 
+// Free space is checked again after this much data, and after this many
+// entries (a statvfs each time: cheap next to the writes).
+constexpr std::int64_t kSpaceCheckBytes = 16 << 20;
+constexpr std::int64_t kSpaceCheckEntries = 4096;
+// A file claiming at least this much has its size checked against the free
+// space before its data is read.
+constexpr std::int64_t kSpaceCheckClaim = 1 << 20;
+
 [[noreturn]] void bad_layer(const unpack_options& o, const std::string& why) {
   throw images_error(error_kind::invalid_argument, "cannot unpack " + o.what + ": " + why);
 }
 
+std::int64_t unpack_budget(const unpack_options& o) {
+  return std::max<std::int64_t>(0, o.limits.max_unpacked_bytes - o.unpacked_before);
+}
+
+std::string unpacked_limit(const unpack_options& o) {
+  return format_bytes(o.limits.max_unpacked_bytes) +
+         " an image may unpack to ([images] max_unpacked_size)";
+}
+
+[[noreturn]] void over_unpacked_limit(const unpack_options& o) {
+  if (o.unpacked_before > 0)
+    bad_layer(o, "with the " + format_bytes(o.unpacked_before) +
+                     " of the image's earlier layers, it unpacks to more than the " +
+                     unpacked_limit(o));
+  bad_layer(o, "it unpacks to more than the " + unpacked_limit(o));
+}
+
+// Refuses when taking `need` more bytes on the file system of `dir` would
+// leave less than the reserve. `need_text` says what needs them.
+void check_free_space(const std::string& dir, std::int64_t need, const std::string& need_text,
+                      const unpack_options& o) {
+  std::int64_t free = free_bytes(dir);
+  std::int64_t reserve = o.limits.free_space_reserve;
+  if (free - need >= reserve) return;
+  std::string rule = "the reserve of " + format_bytes(reserve) + " ([images] free_space_reserve)";
+  if (need > 0)
+    bad_layer(o, need_text + ", and the file system of " + dir + " has " + format_bytes(free) +
+                     " free: that would leave less than " + rule);
+  bad_layer(o, "the free space of the file system of " + dir + " fell to " + format_bytes(free) +
+                   ", under " + rule + ", while unpacking " + need_text);
+}
+
 class layer_applier {
  public:
-  layer_applier(int root, const unpack_options& o)
-      : root_(root), o_(o), as_root_(::geteuid() == 0) {}
+  layer_applier(int root, std::string dir, const unpack_options& o, decompressed_stream& src)
+      : root_(root),
+        dir_(std::move(dir)),
+        o_(o),
+        src_(src),
+        as_root_(::geteuid() == 0),
+        nodev_(mounted_nodev(dir_)) {}
 
   void apply(archive* a, archive_entry* e) {
     const char* raw = archive_entry_pathname(e);
@@ -69,6 +116,7 @@ class layer_applier {
         make_dir(parent.get(), base, what);
         break;
       case AE_IFREG:
+        claim(archive_entry_size(e), what);
         write_file(a, e, parent.get(), base, what);
         break;
       case AE_IFLNK: {
@@ -80,6 +128,7 @@ class layer_applier {
       }
       case AE_IFCHR:
       case AE_IFBLK:
+        check_device(type, archive_entry_rdev(e), what);
         if (!as_root_) return;  // device nodes need root; skipped otherwise
         replace(parent.get(), base);
         if (::mknodat(parent.get(), base.c_str(), (type == AE_IFCHR ? S_IFCHR : S_IFBLK) | 0600,
@@ -97,6 +146,12 @@ class layer_applier {
     set_metadata(parent.get(), base, e, type, what);
     if (type == AE_IFDIR) dirs_.push_back({parts, times_of(e)});
   }
+
+  // Free space is still above the reserve; `at` names the entry.
+  void check_space(const std::string& at) { check_free_space(dir_, 0, at, o_); }
+
+  // trusted.* and security.* attributes the layer carried and berth dropped.
+  std::vector<std::string> dropped_xattrs() const { return {dropped_.begin(), dropped_.end()}; }
 
   // Directory times last: creating entries inside changes them.
   void finish() {
@@ -126,6 +181,37 @@ class layer_applier {
     return t;
   }
 
+  // A file's size as its header claims it counts against the image's
+  // unpacked bytes and the free space before one byte of it is read: a
+  // header claiming terabytes is refused, not written until the disk fills.
+  void claim(std::int64_t size, const std::string& what) {
+    if (size < 0) bad_layer(o_, what + " has a negative size");
+    std::int64_t left = unpack_budget(o_) - claimed_;
+    if (size > left)
+      bad_layer(o_, what + " claims " + format_bytes(size) + ", more than the " +
+                        (left == o_.limits.max_unpacked_bytes
+                             ? std::string()
+                             : format_bytes(std::max<std::int64_t>(left, 0)) + " left of the ") +
+                        unpacked_limit(o_));
+    claimed_ += size;
+    if (size >= kSpaceCheckClaim)
+      check_free_space(dir_, size, what + " claims " + format_bytes(size), o_);
+  }
+
+  // A device node on a file system that honours devices would be one more
+  // way for whoever reaches the snapshot directory to reach the host's
+  // hardware; the runtime gives containers their /dev anyway. A 0:0
+  // character device is overlayfs's whiteout, which opens nothing.
+  void check_device(mode_t type, dev_t rdev, const std::string& what) const {
+    if (type == AE_IFCHR && rdev == 0) return;
+    if (nodev_) return;
+    bad_layer(o_, what + " is a " + (type == AE_IFCHR ? "character" : "block") + " device (" +
+                      std::to_string(major(rdev)) + ":" + std::to_string(minor(rdev)) +
+                      "); berth creates device nodes from layers only on a file system mounted "
+                      "nodev, and " +
+                      dir_ + " is not (containers get /dev from the runtime)");
+  }
+
   // Whatever is at `name` goes, unless both are directories (tar semantics).
   static void replace(int parent, const std::string& name) { remove_tree_at(parent, name); }
 
@@ -150,12 +236,25 @@ class layer_applier {
     size_t size = 0;
     la_int64_t offset = 0;
     la_int64_t end = 0;
+    std::int64_t got = 0;
     for (;;) {
       int r = archive_read_data_block(a, &buf, &size, &offset);
       if (r == ARCHIVE_EOF) break;
-      if (r != ARCHIVE_OK)
+      if (r != ARCHIVE_OK) {
+        if (src_.over_limit()) over_unpacked_limit(o_);
+        if (got < archive_entry_size(e))
+          bad_layer(o_, what + " is truncated: its header claims " +
+                            std::to_string(archive_entry_size(e)) + " bytes, only " +
+                            std::to_string(got) + " follow");
         bad_layer(o_, "reading " + what + ": " +
                           (archive_error_string(a) ? archive_error_string(a) : "read error"));
+      }
+      got += static_cast<std::int64_t>(size);
+      written_since_check_ += static_cast<std::int64_t>(size);
+      if (written_since_check_ >= kSpaceCheckBytes) {
+        written_since_check_ = 0;
+        check_space(what);
+      }
       const char* p = static_cast<const char*>(buf);
       size_t left = size;
       la_int64_t at = offset;
@@ -245,6 +344,12 @@ class layer_applier {
     if (archive_entry_xattr_reset(e) > 0) {
       std::string proc = "/proc/self/fd/" + std::to_string(parent) + "/" + name;
       while (archive_entry_xattr_next(e, &key, &value, &size) == ARCHIVE_OK) {
+        std::string_view k(key);
+        if (!o_.limits.keep_privileged_xattrs &&
+            (k.rfind("trusted.", 0) == 0 || k.rfind("security.", 0) == 0)) {
+          dropped_.insert(key);
+          continue;
+        }
         if (::lsetxattr(proc.c_str(), key, value, size, 0) != 0 && errno != ENOTSUP)
           throw_errno("cannot set xattr " + std::string(key) + " on " + what);
       }
@@ -256,8 +361,14 @@ class layer_applier {
   }
 
   int root_;
+  std::string dir_;
   const unpack_options& o_;
+  decompressed_stream& src_;
   bool as_root_;
+  bool nodev_;
+  std::int64_t claimed_ = 0;              // file sizes the headers claimed so far
+  std::int64_t written_since_check_ = 0;  // data written since free space was checked
+  std::set<std::string> dropped_;
   std::set<std::string> written_;
   std::vector<dir_times> dirs_;
 };
@@ -273,29 +384,56 @@ std::string compute_diff_id(const std::string& layer_path, const std::string& wh
   return src.digest();
 }
 
+diff_id_result compute_diff_id(const std::string& layer_path, const unpack_options& o) {
+  decompressed_stream src(layer_path, o.what, unpack_budget(o));
+  src.drain();
+  if (src.over_limit()) over_unpacked_limit(o);
+  if (!src.error().empty()) bad_layer(o, "cannot decompress: " + src.error());
+  return {src.digest(), src.bytes()};
+}
+
 unpack_result apply_layer(const std::string& layer_path, const std::string& dir,
                           const unpack_options& o) {
   unique_fd root = open_directory(dir);
-  decompressed_stream src(layer_path, o.what);
+  struct stat blob {};
+  if (::stat(layer_path.c_str(), &blob) != 0) throw_errno("cannot read " + layer_path);
+  check_free_space(dir, blob.st_size,
+                   "it needs at least its compressed size, " + format_bytes(blob.st_size), o);
+  decompressed_stream src(layer_path, o.what, unpack_budget(o));
+  // What failed: the limit when the stream passed it, else `why`.
+  auto stream_failure = [&](const std::string& why) {
+    if (src.over_limit()) over_unpacked_limit(o);
+    bad_layer(o, why + (src.error().empty() ? std::string() : src.error()));
+  };
   archive_ptr tar(archive_read_new());
   archive_read_support_format_tar(tar.get());
   archive_read_support_format_gnutar(tar.get());
   if (archive_read_open(tar.get(), &src, nullptr, decompressed_stream::read_callback, nullptr) !=
-      ARCHIVE_OK)
-    bad_layer(
-        o, "not a tar archive: " +
-               (src.error().empty() ? std::string(archive_error_string(tar.get())) : src.error()));
+      ARCHIVE_OK) {
+    if (src.error().empty())
+      bad_layer(o, "not a tar archive: " + std::string(archive_error_string(tar.get())));
+    stream_failure("not a tar archive: ");
+  }
 
-  layer_applier applier(root.get(), o);
+  layer_applier applier(root.get(), dir, o, src);
   unpack_result out;
   for (;;) {
     archive_entry* e = nullptr;
     int r = archive_read_next_header(tar.get(), &e);
     if (r == ARCHIVE_EOF) break;
-    if (r == ARCHIVE_FATAL || r == ARCHIVE_RETRY)
-      bad_layer(o, "corrupt tar after " + std::to_string(out.entries) + " entries: " +
-                       (src.error().empty() ? std::string(archive_error_string(tar.get()))
-                                            : src.error()));
+    if (r == ARCHIVE_FATAL || r == ARCHIVE_RETRY) {
+      if (src.error().empty())
+        bad_layer(o, "corrupt tar after " + std::to_string(out.entries) +
+                         " entries: " + archive_error_string(tar.get()));
+      stream_failure("corrupt tar after " + std::to_string(out.entries) + " entries: ");
+    }
+    const char* name = archive_entry_pathname(e);
+    std::string what = "layer entry \"" + std::string(name ? name : "") + "\"";
+    if (out.entries >= o.limits.max_layer_entries)
+      bad_layer(o, "it has more than " + std::to_string(o.limits.max_layer_entries) +
+                       " entries, the limit per layer ([images] max_layer_entries); " + what +
+                       " is one more");
+    if (out.entries > 0 && out.entries % kSpaceCheckEntries == 0) applier.check_space(what);
     try {
       applier.apply(tar.get(), e);
     } catch (const images_error& err) {
@@ -309,9 +447,10 @@ unpack_result apply_layer(const std::string& layer_path, const std::string& dir,
   // The tar reader stops at the end-of-archive blocks; the diff id covers
   // every byte of the uncompressed stream, padding included.
   src.drain();
-  if (!src.error().empty()) bad_layer(o, "corrupt compressed stream: " + src.error());
+  if (!src.error().empty()) stream_failure("corrupt compressed stream: ");
   out.diff_id = src.digest();
   out.uncompressed_size = src.bytes();
+  out.dropped_xattrs = applier.dropped_xattrs();
   if (!o.expected_diff_id.empty() && out.diff_id != o.expected_diff_id)
     bad_layer(o, "its content has diff id " + out.diff_id + ", the image config says " +
                      o.expected_diff_id);

@@ -18,8 +18,9 @@ std::string nonce() {
 }  // namespace
 
 unpack_report unpack_image(const content_store& store, snapshotter& snapshots,
-                           const resolved_image& image) {
+                           const resolved_image& image, const image_limits& limits) {
   unpack_report report;
+  std::int64_t unpacked = 0;
   auto chains = chain_ids(image.layers);
   std::string parent;
   for (std::size_t i = 0; i < chains.size(); ++i) {
@@ -35,7 +36,17 @@ unpack_report unpack_image(const content_store& store, snapshotter& snapshots,
       o.whiteouts = snapshots.whiteouts();
       o.expected_diff_id = image.layers[i].diff_id;
       o.what = "layer " + image.layers[i].digest + " of image " + image.manifest_digest;
-      apply_layer(store.path(image.layers[i].digest), snapshots.apply_dir(key), o);
+      o.limits = limits;
+      o.unpacked_before = unpacked;
+      auto layer = apply_layer(store.path(image.layers[i].digest), snapshots.apply_dir(key), o);
+      unpacked += layer.uncompressed_size;
+      if (!layer.dropped_xattrs.empty()) {
+        std::string names;
+        for (const auto& n : layer.dropped_xattrs) names += (names.empty() ? "" : ", ") + n;
+        report.warnings.push_back(o.what + ": dropped its extended attributes " + names +
+                                  " (trusted.* and security.* are kept only with [images] "
+                                  "keep_privileged_xattrs = true)");
+      }
       try {
         snapshots.commit(chain, key);
       } catch (const images_error& e) {
@@ -54,11 +65,12 @@ unpack_report unpack_image(const content_store& store, snapshotter& snapshots,
   return report;
 }
 
-std::string prepare_container_snapshot(const content_store& store, snapshotter& snapshots,
-                                       const resolved_image& image, const std::string& key) {
-  auto report = unpack_image(store, snapshots, image);
+unpack_report prepare_container_snapshot(const content_store& store, snapshotter& snapshots,
+                                         const resolved_image& image, const std::string& key,
+                                         const image_limits& limits) {
+  auto report = unpack_image(store, snapshots, image, limits);
   snapshots.prepare(key, report.chain_id);
-  return report.chain_id;
+  return report;
 }
 
 }  // namespace berth::images

@@ -172,7 +172,15 @@ std::string make_tar(const std::vector<tar_entry>& entries, layer_compression co
       case tar_entry::fifo:
         archive_entry_set_filetype(ae, AE_IFIFO);
         break;
+      case tar_entry::chardev:
+      case tar_entry::blockdev:
+        archive_entry_set_filetype(ae, e.kind == tar_entry::chardev ? AE_IFCHR : AE_IFBLK);
+        archive_entry_set_rdevmajor(ae, e.dev_major);
+        archive_entry_set_rdevminor(ae, e.dev_minor);
+        break;
     }
+    for (const auto& [name, value] : e.xattrs)
+      archive_entry_xattr_add_entry(ae, name.c_str(), value.data(), value.size());
     archive_entry_set_perm(ae, e.mode);
     if (archive_write_header(a, ae) != ARCHIVE_OK)
       throw std::runtime_error(std::string("make_tar: ") + archive_error_string(a));

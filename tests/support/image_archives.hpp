@@ -12,7 +12,7 @@ namespace berth::test {
 enum class layer_compression { none, gzip, zstd };
 
 struct tar_entry {
-  enum kind_t { file, dir, symlink, hardlink, fifo };
+  enum kind_t { file, dir, symlink, hardlink, fifo, chardev, blockdev };
   tar_entry(kind_t k, std::string p, std::string data = {}, std::string target = {},
             unsigned m = 0644, unsigned u = 0, unsigned g = 0)
       : kind(k),
@@ -28,6 +28,8 @@ struct tar_entry {
   std::string link;     // symlink target or hard link target
   unsigned mode = 0644;
   unsigned uid = 0, gid = 0;
+  unsigned dev_major = 0, dev_minor = 0;                    // chardev, blockdev
+  std::vector<std::pair<std::string, std::string>> xattrs;  // name, value (pax SCHILY.xattr)
 };
 
 // A tar (compressed as asked) holding `entries` in order, as bytes.

@@ -10,6 +10,7 @@
 #include "actors/images/decompressed_stream.hpp"
 #include "actors/images/digest.hpp"
 #include "actors/images/images_error.hpp"
+#include "tests/support/archive_bombs.hpp"
 #include "tests/support/busybox_bundle.hpp"
 #include "tests/support/image_archives.hpp"
 
@@ -115,4 +116,41 @@ TEST_CASE("import: compressions other than gzip and zstd are refused by name") {
   write_file(tmp / "g.tar", berth::test::make_tar({{tar_entry::file, "a", "b"}},
                                                   berth::test::layer_compression::gzip));
   CHECK(refused_compression(tmp / "g.tar") == "");
+}
+
+TEST_CASE("import: an entry claiming more than the free space is refused before it is read") {
+  berth::test::temp_dir tmp;
+  auto tar = berth::test::make_tar(
+      {{tar_entry::file, "oci-layout", R"({"imageLayoutVersion":"1.0.0"})"},
+       {tar_entry::file, "blobs/sha256/" + std::string(64, 'b'), std::string(100, 'x')}});
+  write_file(tmp / "tb.tar",
+             berth::test::claim_size(tar, "blobs/sha256/" + std::string(64, 'b'), 3ull << 40));
+  auto err = import_error(tmp / "root", tmp / "tb.tar");
+  CHECK_THAT(err, Contains("entry \"blobs/sha256/" + std::string(64, 'b') +
+                           "\" claims 3 TiB, and the content store's file system has "));
+  CHECK_THAT(err, Contains("free: that would leave less than the reserve of 256 MiB ([images] "
+                           "free_space_reserve)"));
+  CHECK(blobs_in(tmp / "root") == 0);
+  CHECK(fs::is_empty(tmp / "root/content/ingest"));
+}
+
+TEST_CASE("import: a docker-archive layer that decompresses past the limit is refused") {
+  berth::test::temp_dir tmp;
+  // 1 GiB of zeros in about 1 MiB of gzip; the diff id is never reached.
+  berth::test::write_docker_with_raw_layer(tmp / "bomb.tar", berth::test::gzip_zeros(1ull << 30),
+                                           "sha256:" + std::string(64, 'c'), "bomb:latest");
+  content_store store(tmp / "root");
+  import_options o;
+  o.limits.max_unpacked_bytes = 32 << 20;
+  std::string err;
+  try {
+    import_archive(store, tmp / "bomb.tar", o);
+  } catch (const images_error& e) {
+    err = e.what();
+  }
+  CHECK_THAT(err, Contains("cannot import " + (tmp / "bomb.tar") +
+                           ": cannot unpack layer \"layer0/layer.tar\": it unpacks to more than "
+                           "the 32 MiB an image may unpack to ([images] max_unpacked_size)"));
+  CHECK(blobs_in(tmp / "root") == 0);
+  CHECK(fs::is_empty(tmp / "root/content/ingest"));
 }

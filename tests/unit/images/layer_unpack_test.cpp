@@ -87,7 +87,7 @@ TEST_CASE("overlay whiteouts become char devices and opaque xattrs") {
                                   {tar_entry::dir, "opq/"},
                                   {tar_entry::file, "opq/.wh..wh..opq", ""},
                                   {tar_entry::file, "opq/new", "n"}});
-  apply_layer(path, tmp / "root", {whiteout_mode::overlay, {}, "layer"});
+  apply_layer(path, tmp / "root", {whiteout_mode::overlay, {}, "layer", {}, 0});
   struct stat st {};
   REQUIRE(::lstat((tmp / "root/etc/gone").c_str(), &st) == 0);
   CHECK(S_ISCHR(st.st_mode));
@@ -110,7 +110,7 @@ TEST_CASE("remove-mode whiteouts delete lower content directly") {
                                   {tar_entry::dir, "opq/"},
                                   {tar_entry::file, "opq/.wh..wh..opq", ""},
                                   {tar_entry::file, "opq/new", "n"}});
-  apply_layer(path, tmp / "root", {whiteout_mode::remove, {}, "layer"});
+  apply_layer(path, tmp / "root", {whiteout_mode::remove, {}, "layer", {}, 0});
   CHECK_FALSE(fs::exists(tmp / "root/etc/gone"));
   CHECK(fs::exists(tmp / "root/etc/kept"));
   CHECK_FALSE(fs::exists(tmp / "root/opq/old"));
@@ -122,7 +122,7 @@ TEST_CASE("entries that would leave the root are refused") {
   fs::create_directory(tmp / "root");
   fs::create_directory(tmp / "outside");
   std::ofstream(tmp / "outside/victim") << "original";
-  unpack_options o{whiteout_mode::overlay, {}, "layer L"};
+  unpack_options o{whiteout_mode::overlay, {}, "layer L", {}, 0};
 
   SECTION("a ../ entry") {
     auto p = write_layer(tmp, "l.tar", {{tar_entry::file, "../outside/victim", "pwned"}});
@@ -180,7 +180,7 @@ TEST_CASE("a truncated layer is refused") {
   std::string tar = berth::test::make_tar({{tar_entry::file, "big", std::string(100000, 'x')}});
   std::ofstream(tmp / "t.tar", std::ios::binary) << tar.substr(0, 5000);
   try {
-    apply_layer(tmp / "t.tar", tmp / "root", {whiteout_mode::overlay, {}, "layer L"});
+    apply_layer(tmp / "t.tar", tmp / "root", {whiteout_mode::overlay, {}, "layer L", {}, 0});
     FAIL("accepted a truncated layer");
   } catch (const images_error& e) {
     CHECK_THAT(e.what(), Catch::StartsWith("cannot unpack layer L: "));
