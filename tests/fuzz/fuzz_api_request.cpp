@@ -107,7 +107,13 @@ void create_container(Berth::CreateContainerParams::Reader p) {
   // given the process (prepare_from_image), over the same options.
   auto spec =
       generate_spec(ns, c.id, c.options, c.options.rootfs.empty() ? "rootfs" : c.options.rootfs);
-  if (spec) (void)nlohmann::json::parse(*spec);
+  if (spec) {
+    (void)nlohmann::json::parse(*spec);
+  } else if (error_message(spec.error()).find("cannot write its OCI spec") != std::string::npos) {
+    // generate_spec's safety net caught an exception: the text that reached
+    // it passed validation, so nothing should throw while it is written.
+    finding("generate_spec threw on a validated request: " + error_message(spec.error()));
+  }
 }
 
 void exec(Task::ExecParams::Reader p) {
@@ -116,6 +122,7 @@ void exec(Task::ExecParams::Reader p) {
   // The shim's side (task_service.cpp's process_json, task.cpp's exec): the
   // client's OCI process, or one made of args, env and cwd, merged over the
   // container's own. The shim catches what this throws and answers with it.
+  nlohmann::json merged;
   try {
     nlohmann::json request;
     if (!e.oci_process_json.empty()) {
@@ -125,10 +132,13 @@ void exec(Task::ExecParams::Reader p) {
       if (!e.env.empty()) request["env"] = e.env;
       if (!e.cwd.empty()) request["cwd"] = e.cwd;
     }
-    auto merged = shim::exec_process(container_process(), request);
-    (void)merged.dump();
+    merged = shim::exec_process(container_process(), request);
   } catch (const std::exception&) {
+    return;
   }
+  // Outside the shim's catch, as in task.cpp: what it writes for runc.
+  merged["terminal"] = e.stdio.terminal;
+  (void)merged.dump();
 }
 
 void dispatch(const std::string& method, bool task, capnp::AnyPointer::Reader root) {

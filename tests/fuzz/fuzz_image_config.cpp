@@ -89,6 +89,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto spec = generate_spec("default", "fuzz", opts, "rootfs");
   if (!spec) {
     auto msg = error_message(spec.error());
+    // generate_spec's safety net (an exception while writing) must not be
+    // what refuses an image: its checks should have named the problem.
+    if (msg.find("cannot write its OCI spec") != std::string::npos)
+      finding("generate_spec threw: " + msg);
     if (msg.find("fuzz") == std::string::npos)
       finding("a refusal that does not name the container: " + msg);
     return 0;
