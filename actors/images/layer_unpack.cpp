@@ -33,6 +33,14 @@ struct archive_free {
 };
 using archive_ptr = std::unique_ptr<archive, archive_free>;
 
+// Why the tar reader failed: the decompressor's reason, else libarchive's
+// message, which may be null.
+std::string tar_error(archive* tar, const decompressed_stream& src) {
+  if (!src.error().empty()) return src.error();
+  const char* e = archive_error_string(tar);
+  return e ? e : "read error";
+}
+
 [[noreturn]] void bad_layer(const unpack_options& o, const std::string& why) {
   throw images_error(error_kind::invalid_argument, "cannot unpack " + o.what + ": " + why);
 }
@@ -282,9 +290,7 @@ unpack_result apply_layer(const std::string& layer_path, const std::string& dir,
   archive_read_support_format_gnutar(tar.get());
   if (archive_read_open(tar.get(), &src, nullptr, decompressed_stream::read_callback, nullptr) !=
       ARCHIVE_OK)
-    bad_layer(
-        o, "not a tar archive: " +
-               (src.error().empty() ? std::string(archive_error_string(tar.get())) : src.error()));
+    bad_layer(o, "not a tar archive: " + tar_error(tar.get(), src));
 
   layer_applier applier(root.get(), o);
   unpack_result out;
@@ -293,9 +299,8 @@ unpack_result apply_layer(const std::string& layer_path, const std::string& dir,
     int r = archive_read_next_header(tar.get(), &e);
     if (r == ARCHIVE_EOF) break;
     if (r == ARCHIVE_FATAL || r == ARCHIVE_RETRY)
-      bad_layer(o, "corrupt tar after " + std::to_string(out.entries) + " entries: " +
-                       (src.error().empty() ? std::string(archive_error_string(tar.get()))
-                                            : src.error()));
+      bad_layer(o, "corrupt tar after " + std::to_string(out.entries) +
+                       " entries: " + tar_error(tar.get(), src));
     try {
       applier.apply(tar.get(), e);
     } catch (const images_error& err) {
