@@ -16,6 +16,13 @@ namespace {
 constexpr std::size_t kChunk = 1 << 20;
 constexpr int kChunks = 4;
 
+// libarchive's message, which may be null (a stream that ends before its
+// first header sets none): never hand a null to std::string.
+std::string error_text(archive* a, const char* fallback) {
+  const char* e = archive_error_string(a);
+  return e ? e : fallback;
+}
+
 }  // namespace
 
 std::string refused_compression(const std::string& path) {
@@ -54,9 +61,9 @@ decompressed_stream::decompressed_stream(const std::string& path, const std::str
   archive_entry* raw_entry = nullptr;
   if (archive_read_open_filename(outer_.get(), path.c_str(), kChunk) != ARCHIVE_OK ||
       archive_read_next_header(outer_.get(), &raw_entry) != ARCHIVE_OK)
-    throw images_error(
-        error_kind::invalid_argument,
-        "cannot unpack " + what + ": cannot decompress: " + archive_error_string(outer_.get()));
+    throw images_error(error_kind::invalid_argument,
+                       "cannot unpack " + what + ": cannot decompress: " +
+                           error_text(outer_.get(), "the data is corrupt or empty"));
   for (int i = 0; i < kChunks; ++i) free_.push_back({std::vector<char>(kChunk), 0});
   producer_ = std::thread([this] { produce(); });
 }
@@ -92,8 +99,7 @@ void decompressed_stream::produce() {
       hasher_.update(c.data.data(), static_cast<std::size_t>(c.size));
       bytes_ += c.size;
     } else if (c.size < 0) {
-      const char* e = archive_error_string(outer_.get());
-      why = e ? e : "read error";
+      why = error_text(outer_.get(), "read error");
       c.size = -1;
     }
     bool last = c.size <= 0;

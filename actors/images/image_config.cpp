@@ -78,8 +78,14 @@ image_config parse_image_config(const std::string& json, const std::string& what
   if (!j.is_object())
     throw images_error(error_kind::invalid_argument, what + " is not a JSON object");
   image_config c;
-  c.os = j.value("os", "");
-  c.architecture = j.value("architecture", "");
+  // A field that is not a string reads as unset, as in manifests (j.value
+  // would throw nlohmann's type_error, which names neither image nor field).
+  auto text = [&j](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  c.os = text("os");
+  c.architecture = text("architecture");
   auto cfg = j.find("config");
   if (cfg == j.end() || cfg->is_null()) return c;
   if (!cfg->is_object())

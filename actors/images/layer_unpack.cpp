@@ -43,6 +43,14 @@ constexpr std::int64_t kSpaceCheckEntries = 4096;
 // space before its data is read.
 constexpr std::int64_t kSpaceCheckClaim = 1 << 20;
 
+// Why the tar reader failed: the decompressor's reason, else libarchive's
+// message, which may be null.
+std::string tar_error(archive* tar, const decompressed_stream& src) {
+  if (!src.error().empty()) return src.error();
+  const char* e = archive_error_string(tar);
+  return e ? e : "read error";
+}
+
 [[noreturn]] void bad_layer(const unpack_options& o, const std::string& why) {
   throw images_error(error_kind::invalid_argument, "cannot unpack " + o.what + ": " + why);
 }
@@ -411,7 +419,7 @@ unpack_result apply_layer(const std::string& layer_path, const std::string& dir,
   if (archive_read_open(tar.get(), &src, nullptr, decompressed_stream::read_callback, nullptr) !=
       ARCHIVE_OK) {
     if (src.error().empty())
-      bad_layer(o, "not a tar archive: " + std::string(archive_error_string(tar.get())));
+      bad_layer(o, "not a tar archive: " + tar_error(tar.get(), src));
     stream_failure("not a tar archive: ");
   }
 
@@ -424,7 +432,7 @@ unpack_result apply_layer(const std::string& layer_path, const std::string& dir,
     if (r == ARCHIVE_FATAL || r == ARCHIVE_RETRY) {
       if (src.error().empty())
         bad_layer(o, "corrupt tar after " + std::to_string(out.entries) +
-                         " entries: " + archive_error_string(tar.get()));
+                         " entries: " + tar_error(tar.get(), src));
       stream_failure("corrupt tar after " + std::to_string(out.entries) + " entries: ");
     }
     const char* name = archive_entry_pathname(e);

@@ -382,8 +382,9 @@ log_reasons scan_log(std::string_view log_text) {
     if (j.is_object() && j.contains("msg") && j["msg"].is_string()) {
       std::string msg(trim(j["msg"].get<std::string>()));
       if (msg.empty()) continue;
-      std::string level = j.value("level", std::string());
-      if (level == "error" || level == "fatal") last_error = msg;
+      // Not j.value("level", ...): it throws when a line's level is not a string.
+      auto level = j.find("level");
+      if (level != j.end() && (*level == "error" || *level == "fatal")) last_error = msg;
       last_line = std::move(msg);
     } else {
       // Plain text: the runtime's stderr, which shares the log file.

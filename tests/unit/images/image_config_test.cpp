@@ -44,6 +44,15 @@ TEST_CASE("parse_image_config reads the process fields") {
                     Catch::StartsWith("config C is not valid JSON: "));
 }
 
+TEST_CASE("parse_image_config: an os or architecture that is not a string reads as unset") {
+  // Found by the image_config fuzz target (tests/fuzz/regressions/image_config/):
+  // nlohmann's type_error escaped, naming neither the image nor the field.
+  auto c = parse_image_config(R"({"os":null,"architecture":7,"config":{"Cmd":["sh"]}})");
+  CHECK(c.os.empty());
+  CHECK(c.architecture.empty());
+  CHECK(c.cmd == std::vector<std::string>{"sh"});
+}
+
 TEST_CASE("make_process: entrypoint + cmd, args replace cmd, env merged") {
   berth::test::temp_dir root;
   make_rootfs(root.path());

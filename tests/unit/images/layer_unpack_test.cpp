@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -186,4 +187,26 @@ TEST_CASE("a truncated layer is refused") {
     CHECK_THAT(e.what(), Catch::StartsWith("cannot unpack layer L: "));
     CHECK_THAT(e.what(), Catch::Contains("runcated"));
   }
+}
+
+TEST_CASE("a compressed layer libarchive refuses without a message is refused, not a crash") {
+  // Found by the layer_unpack fuzz target: for this corrupt gzip stream
+  // libarchive fails with no error string, and the message was built from
+  // the null pointer (a SEGV in berthd, at unpack or at a docker-archive's
+  // import, which hashes its layers the same way).
+  const char* src = std::getenv("BERTH_SOURCE_DIR");
+  REQUIRE(src);
+  std::string layer =
+      std::string(src) + "/tests/fuzz/regressions/layer_unpack/corrupt-gzip-without-message.tar.gz";
+  REQUIRE(fs::exists(layer));
+  berth::test::temp_dir tmp;
+  fs::create_directory(tmp / "root");
+  try {
+    apply_layer(layer, tmp / "root", {whiteout_mode::overlay, {}, "layer L"});
+    FAIL("accepted a corrupt layer");
+  } catch (const images_error& e) {
+    CHECK(std::string(e.what()) ==
+          "cannot unpack layer L: cannot decompress: the data is corrupt or empty");
+  }
+  CHECK_THROWS_AS(compute_diff_id(layer, "layer L"), images_error);
 }

@@ -176,6 +176,13 @@ TEST_CASE("finish picks the reason out of the log and removes it", "[runc]") {
     CHECK(finish_with(R"({"level":"error","msg":"real cause"})", W_EXITCODE(0, SIGKILL)) ==
           "runc create failed: real cause");
   }
+  SECTION("a line whose level is not a string is an ordinary line, not an exception") {
+    // Found by the runc_log fuzz target (tests/fuzz/regressions/runc_log/).
+    CHECK(finish_with("{\"level\":1,\"msg\":\"odd level\"}\n", W_EXITCODE(1, 0)) ==
+          "runc create failed: odd level");
+    CHECK(finish_with("{\"level\":\"error\",\"msg\":\"cause\"}\n{\"level\":null,\"msg\":\"x\"}\n",
+                      W_EXITCODE(1, 0)) == "runc create failed: cause");
+  }
   SECTION("a missing log file is not an error of its own") {
     invocation inv;
     inv.operation = "start";
