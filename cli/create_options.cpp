@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "cli/flag_values.hpp"
+#include "schema/device_mapping.hpp"
 #include "schema/log_limits.hpp"
 
 namespace berth::cli {
@@ -35,6 +36,20 @@ void add_create_options(CLI::App& verb, create_options& o) {
   verb.add_option("--cpus", o.cpus, "CPU limit, in CPUs (1.5)")->check(CLI::NonNegativeNumber);
   verb.add_flag("--privileged", o.privileged,
                 "every capability and device, no seccomp profile, no masked paths");
+  verb.add_option("--cap-add", o.cap_add,
+                  "add a Linux capability to the default set: NET_ADMIN, CAP_SYS_PTRACE, or ALL "
+                  "(repeatable)")
+      ->allow_extra_args(false)
+      ->check(capability_validator("--cap-add"));
+  verb.add_option("--cap-drop", o.cap_drop,
+                  "drop a Linux capability from the default set, or ALL (repeatable)")
+      ->allow_extra_args(false)
+      ->check(capability_validator("--cap-drop"));
+  verb.add_option("--device", o.devices,
+                  "give the container a host device: HOST[:CONTAINER[:PERMS]], PERMS some of rwm "
+                  "(repeatable)")
+      ->allow_extra_args(false)
+      ->check(device_validator());
   verb.add_option("--security-opt", o.security_opts,
                   "seccomp=unconfined (no seccomp profile) or seccomp=default (repeatable)")
       ->allow_extra_args(false)
@@ -128,6 +143,17 @@ void fill_create_request(const create_options& o, const std::string& ns,
   for (const auto& s : o.security_opts) options.setSeccomp(s.substr(s.find('=') + 1));
   options.setPrivileged(o.privileged);
   options.setPidsLimit(o.pids_limit);
+  auto cap_add = options.initCapAdd(static_cast<unsigned>(o.cap_add.size()));
+  for (unsigned i = 0; i < o.cap_add.size(); ++i) cap_add.set(i, o.cap_add[i]);
+  auto cap_drop = options.initCapDrop(static_cast<unsigned>(o.cap_drop.size()));
+  for (unsigned i = 0; i < o.cap_drop.size(); ++i) cap_drop.set(i, o.cap_drop[i]);
+  auto devices = options.initDevices(static_cast<unsigned>(o.devices.size()));
+  for (unsigned i = 0; i < o.devices.size(); ++i) {
+    auto d = berth::parse_device_mapping(o.devices[i]);
+    devices[i].setHostPath(d.host_path);
+    devices[i].setContainerPath(d.container_path);
+    devices[i].setPermissions(d.permissions);
+  }
 }
 
 }  // namespace berth::cli

@@ -23,10 +23,12 @@ struct create_options {
   uint64_t memory_limit = 0;
   double cpus = 0;
   bool privileged = false;
-  std::vector<std::string> security_opts;  // seccomp=unconfined|default
-  int64_t pids_limit = 0;                  // 0: berthd's default; -1: none
-  uint64_t log_max_size = 0;               // 0: the daemon's default
-  int64_t log_max_files = 0;               // 0: the daemon's default
+  std::vector<std::string> security_opts;      // seccomp=unconfined|default
+  int64_t pids_limit = 0;                      // 0: berthd's default; -1: none
+  uint64_t log_max_size = 0;                   // 0: the daemon's default
+  int64_t log_max_files = 0;                   // 0: the daemon's default
+  std::vector<std::string> cap_add, cap_drop;  // capability names or ALL
+  std::vector<std::string> devices;            // HOST[:CONTAINER[:PERMS]]
   std::string image, id;
   std::vector<std::string> args;  // replace the image's command when given
 };

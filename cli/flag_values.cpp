@@ -5,6 +5,8 @@
 #include <stdexcept>
 
 #include "cli/signal_names.hpp"
+#include "schema/capability_names.hpp"
+#include "schema/device_mapping.hpp"
 #include "schema/log_limits.hpp"
 
 namespace berth::cli {
@@ -135,6 +137,20 @@ CLI::Validator signal_validator() {
         if (!parse_signal(t)) throw std::invalid_argument("unknown signal \"" + t + "\"");
       },
       "SIGNAL");
+}
+
+CLI::Validator capability_validator(const std::string& flag) {
+  return validator_from(
+      [flag](const std::string& t) {
+        if (auto why = berth::capability_problem(t))
+          throw std::invalid_argument("invalid " + flag + " \"" + t + "\": " + *why);
+      },
+      "CAPABILITY");
+}
+
+CLI::Validator device_validator() {
+  return validator_from([](const std::string& t) { berth::parse_device_mapping(t); },
+                        "HOST[:CONTAINER[:PERMS]]");
 }
 
 std::int64_t parse_since(const std::string& text) {

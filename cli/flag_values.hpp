@@ -56,5 +56,9 @@ CLI::Validator label_validator();
 CLI::Validator mount_validator();
 CLI::Validator user_validator();
 CLI::Validator signal_validator();
+// --cap-add/--cap-drop (`flag`): a capability name (schema/capability_names.hpp)
+// or ALL; --device: HOST[:CONTAINER[:PERMS]] (schema/device_mapping.hpp).
+CLI::Validator capability_validator(const std::string& flag);
+CLI::Validator device_validator();
 
 }  // namespace berth::cli

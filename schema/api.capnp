@@ -52,6 +52,15 @@ struct ContainerCreateOptions {
   pidsLimit @10 :Int64;       # 0: the daemon's default; -1: no limit
   logMaxSize @11 :Int64;      # bytes per task log file before it rotates; 0: the daemon's default
   logMaxFiles @12 :Int32;     # task log files kept, the current one included; 0: the daemon's default
+  capAdd @13 :List(Text);     # capabilities on top of the default set: "NET_ADMIN", "cap_net_admin", "ALL"
+  capDrop @14 :List(Text);    # capabilities taken from it; "ALL" leaves only those in capAdd
+  devices @15 :List(DeviceMapping);  # host devices the container gets
+}
+struct DeviceMapping {
+  # A host device (character or block) made in the container and allowed in its device cgroup.
+  hostPath @0 :Text;          # absolute; berthd refuses anything that is not a device
+  containerPath @1 :Text;     # absolute and normalised; empty: hostPath
+  permissions @2 :Text;       # some of "rwm" (read, write, mknod); empty: "rwm"
 }
 struct CreateContainerRequest {
   namespace @0 :Text;
@@ -250,7 +259,9 @@ interface Berth {
 
   createContainer @4 (req :CreateContainerRequest) -> (resp :CreateContainerResponse);
   # Records a container (metadata only; nothing runs). Errors: invalidArgument
-  # (bad id, unknown runtime naming the known ones), alreadyExists, notFound (image).
+  # (bad id, unknown runtime naming the known ones, a capability that is not one or
+  # that berthd's own bounding set lacks, a device path that is not a device on the
+  # host), alreadyExists, notFound (image).
   getContainer @5 (req :GetContainerRequest) -> (resp :GetContainerResponse);
   # Errors: notFound.
   listContainers @6 (req :ListContainersRequest) -> (resp :ListContainersResponse);

@@ -78,6 +78,11 @@ container_create from_wire(wire::api::CreateContainerRequest::Reader r) {
   x.pids_limit = o.getPidsLimit();
   x.log_max_size = o.getLogMaxSize();
   x.log_max_files = o.getLogMaxFiles();
+  x.cap_add = texts(o.getCapAdd());
+  x.cap_drop = texts(o.getCapDrop());
+  for (auto d : o.getDevices())
+    x.devices.push_back(device_mapping{d.getHostPath().cStr(), d.getContainerPath().cStr(),
+                                       d.getPermissions().cStr()});
   return c;
 }
 

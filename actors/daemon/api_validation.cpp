@@ -25,6 +25,8 @@ const std::unordered_map<std::string, field_limit>& limits() {
     const field_limit args{kMaxArgText, kMaxArgs, kMaxArgsTotal};
     const field_limit labels{kMaxText, kMaxLabels, kMaxLabels * (kMaxLabelKey + kMaxLabelValue)};
     const field_limit mounts{kMaxText, kMaxMounts, kMaxMounts * 4 * kMaxText};
+    const field_limit capabilities{kMaxCapabilityName, kMaxCapabilities,
+                                   kMaxCapabilities * kMaxCapabilityName};
     std::unordered_map<std::string, field_limit> t{
         // createContainer
         {"options.process.args", args},
@@ -33,6 +35,9 @@ const std::unordered_map<std::string, field_limit>& limits() {
         {"options.process.user.additionalGids", {kMaxText, kMaxGids}},
         {"options.mounts", mounts},
         {"options.mounts.options", {kMaxText, kMaxMountOptions}},
+        {"options.capAdd", capabilities},
+        {"options.capDrop", capabilities},
+        {"options.devices", {kMaxText, kMaxDevices, kMaxDevices * 3 * kMaxText}},
         // exec
         {"spec.args", args},
         {"spec.env", args},

@@ -46,6 +46,12 @@ inline constexpr std::size_t kMaxLabelValue = 4096;
 inline constexpr std::size_t kMaxMounts = 256;
 inline constexpr std::size_t kMaxMountOptions = 64;
 inline constexpr std::size_t kMaxGids = 256;
+// Capability names of capAdd or capDrop: entries (every capability, with room
+// to repeat some) and the size of one ("CAP_CHECKPOINT_RESTORE" is 22).
+inline constexpr std::size_t kMaxCapabilities = 64;
+inline constexpr std::size_t kMaxCapabilityName = 64;
+// Host devices of one container.
+inline constexpr std::size_t kMaxDevices = 128;
 // Any other list: entries and total size.
 inline constexpr std::size_t kMaxList = 256;
 inline constexpr std::size_t kMaxListTotal = 256 * 1024;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/daemon/host_devices.hpp"
 #include "actors/runtime/shim_messages.hpp"
 #include "actors/store/records.hpp"
 
@@ -29,14 +30,20 @@ struct container_options {
   std::string rootfs;  // an absolute, prepared directory used instead of an image snapshot
   bool net_host = false;
   bool readonly_rootfs = false;
-  std::int64_t memory_limit = 0;   // bytes, 0 for none
-  double cpus = 0;                 // 0 for no limit
-  std::string hostname;            // the container's id when empty
-  std::string seccomp;             // "" (the default profile) or "unconfined"
-  bool privileged = false;         // every capability and device, no seccomp, no masked paths
-  std::int64_t pids_limit = 0;     // 0: the registry's default; -1: none
-  std::int64_t log_max_size = 0;   // task log bytes per file; 0: the daemon's default
-  std::int64_t log_max_files = 0;  // task log files kept; 0: the daemon's default
+  std::int64_t memory_limit = 0;        // bytes, 0 for none
+  double cpus = 0;                      // 0 for no limit
+  std::string hostname;                 // the container's id when empty
+  std::string seccomp;                  // "" (the default profile) or "unconfined"
+  bool privileged = false;              // every capability and device, no seccomp, no masked paths
+  std::int64_t pids_limit = 0;          // 0: the registry's default; -1: none
+  std::int64_t log_max_size = 0;        // task log bytes per file; 0: the daemon's default
+  std::int64_t log_max_files = 0;       // task log files kept; 0: the daemon's default
+  std::vector<std::string> cap_add;     // capability names or ALL (capability_sets.hpp)
+  std::vector<std::string> cap_drop;    // the same
+  std::vector<device_mapping> devices;  // host devices, as asked
+  // The devices as the registry found them on the host, one per entry of
+  // `devices` and in its order; never taken from a request.
+  std::vector<host_device> host_devices;
 };
 
 template <class Inspector>
@@ -44,7 +51,7 @@ typename Inspector::result_type inspect(Inspector& f, container_options& x) {
   return f(caf::meta::type_name("berth.container_options"), x.args, x.env, x.cwd, x.uid, x.gid,
            x.additional_gids, x.user, x.terminal, x.mounts, x.rootfs, x.net_host, x.readonly_rootfs,
            x.memory_limit, x.cpus, x.hostname, x.seccomp, x.privileged, x.pids_limit,
-           x.log_max_size, x.log_max_files);
+           x.log_max_size, x.log_max_files, x.cap_add, x.cap_drop, x.devices, x.host_devices);
 }
 
 // Registry: records a container (nothing runs). An empty runtime means the

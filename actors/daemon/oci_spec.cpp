@@ -1,11 +1,11 @@
 #include "actors/daemon/oci_spec.hpp"
 
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "actors/daemon/capability_sets.hpp"
 #include "actors/daemon/seccomp_profile.hpp"
 #include "actors/errors.hpp"
 #include "actors/runtime/wire_text.hpp"
@@ -24,68 +24,6 @@ json mount(const char* dest, const char* type, const char* source,
   m["options"] = json::array();
   for (auto* o : options) m["options"].push_back(o);
   return m;
-}
-
-// containerd's default capability set.
-const std::vector<std::string>& default_capabilities() {
-  static const std::vector<std::string> caps = {
-      "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-      "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-      "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-      "CAP_KILL",    "CAP_AUDIT_WRITE"};
-  return caps;
-}
-
-// What --privileged grants: every capability berthd itself may hold (its
-// bounding set), as Docker does; a capability outside it cannot be given.
-std::vector<std::string> all_capabilities() {
-  // Indexed by capability number (linux/capability.h).
-  static const char* const names[] = {"CAP_CHOWN",
-                                      "CAP_DAC_OVERRIDE",
-                                      "CAP_DAC_READ_SEARCH",
-                                      "CAP_FOWNER",
-                                      "CAP_FSETID",
-                                      "CAP_KILL",
-                                      "CAP_SETGID",
-                                      "CAP_SETUID",
-                                      "CAP_SETPCAP",
-                                      "CAP_LINUX_IMMUTABLE",
-                                      "CAP_NET_BIND_SERVICE",
-                                      "CAP_NET_BROADCAST",
-                                      "CAP_NET_ADMIN",
-                                      "CAP_NET_RAW",
-                                      "CAP_IPC_LOCK",
-                                      "CAP_IPC_OWNER",
-                                      "CAP_SYS_MODULE",
-                                      "CAP_SYS_RAWIO",
-                                      "CAP_SYS_CHROOT",
-                                      "CAP_SYS_PTRACE",
-                                      "CAP_SYS_PACCT",
-                                      "CAP_SYS_ADMIN",
-                                      "CAP_SYS_BOOT",
-                                      "CAP_SYS_NICE",
-                                      "CAP_SYS_RESOURCE",
-                                      "CAP_SYS_TIME",
-                                      "CAP_SYS_TTY_CONFIG",
-                                      "CAP_MKNOD",
-                                      "CAP_LEASE",
-                                      "CAP_AUDIT_WRITE",
-                                      "CAP_AUDIT_CONTROL",
-                                      "CAP_SETFCAP",
-                                      "CAP_MAC_OVERRIDE",
-                                      "CAP_MAC_ADMIN",
-                                      "CAP_SYSLOG",
-                                      "CAP_WAKE_ALARM",
-                                      "CAP_BLOCK_SUSPEND",
-                                      "CAP_AUDIT_READ",
-                                      "CAP_PERFMON",
-                                      "CAP_BPF",
-                                      "CAP_CHECKPOINT_RESTORE"};
-  std::vector<std::string> caps;
-  for (int i = 0; i < static_cast<int>(std::size(names)); ++i) {
-    if (::prctl(PR_CAPBSET_READ, i, 0, 0, 0) == 1) caps.push_back(names[i]);
-  }
-  return caps;
 }
 
 bool clean_absolute(const std::string& p) {
@@ -124,6 +62,16 @@ std::string bad_string(const std::string& ns, const std::string& id, const conta
                    each("args", o.args), each("env", o.env), check("cwd", o.cwd),
                    check("hostname", o.hostname)})
     if (!why.empty()) return why;
+  for (auto why : {each("capAdd", o.cap_add), each("capDrop", o.cap_drop)})
+    if (!why.empty()) return why;
+  for (std::size_t i = 0; i < o.devices.size(); ++i) {
+    const auto& d = o.devices[i];
+    auto at = "devices[" + std::to_string(i) + "].";
+    for (auto why :
+         {check(at + "hostPath", d.host_path), check(at + "containerPath", d.container_path),
+          check(at + "permissions", d.permissions)})
+      if (!why.empty()) return why;
+  }
   for (std::size_t i = 0; i < o.mounts.size(); ++i) {
     const auto& m = o.mounts[i];
     auto at = "mounts[" + std::to_string(i) + "].";
@@ -144,6 +92,8 @@ caf::expected<std::string> generate_spec(const std::string& ns, const std::strin
   if (auto why = bad_string(ns, id, o, root_path); !why.empty()) return invalid(id, why);
   try {
     return spec_json(ns, id, o, root_path);
+  } catch (const std::invalid_argument& e) {
+    return invalid(id, e.what());  // a capability name (capability_sets.hpp)
   } catch (const std::exception& e) {
     // Nothing above should let one through; if one does, it is this
     // container's error, not the calling actor's crash.
@@ -176,7 +126,8 @@ caf::expected<std::string> spec_json(const std::string& ns, const std::string& i
     return invalid(id, "seccomp profile \"" + o.seccomp +
                            "\" is not supported: use \"default\" or \"unconfined\"");
   if (o.pids_limit < -1) return invalid(id, "pids limit must be positive, or -1 for none");
-  const auto caps = o.privileged ? all_capabilities() : default_capabilities();
+  const auto caps = capability_names(
+      container_capabilities(o.privileged, o.cap_add, o.cap_drop, own_bounding_set()));
   json user = {{"uid", o.uid}, {"gid", o.gid}};
   if (!o.additional_gids.empty()) user["additionalGids"] = o.additional_gids;
   json process = {
@@ -237,6 +188,23 @@ caf::expected<std::string> spec_json(const std::string& ns, const std::string& i
   }
 
   json resources = {{"devices", json::array({{{"allow", o.privileged}, {"access", "rwm"}}})}};
+  json devices = json::array();
+  if (o.host_devices.size() != o.devices.size())
+    return invalid(id, "its devices were not looked up on the host");
+  for (const auto& d : o.host_devices) {
+    devices.push_back({{"path", d.path},
+                       {"type", d.type},
+                       {"major", d.major},
+                       {"minor", d.minor},
+                       {"fileMode", d.file_mode},
+                       {"uid", d.uid},
+                       {"gid", d.gid}});
+    resources["devices"].push_back({{"allow", true},
+                                    {"type", d.type},
+                                    {"major", d.major},
+                                    {"minor", d.minor},
+                                    {"access", d.access}});
+  }
   if (o.pids_limit > 0) resources["pids"] = {{"limit", o.pids_limit}};
   if (o.memory_limit < 0) return invalid(id, "memory limit must not be negative");
   if (o.memory_limit > 0) resources["memory"] = {{"limit", o.memory_limit}};
@@ -252,6 +220,7 @@ caf::expected<std::string> spec_json(const std::string& ns, const std::string& i
       {"resources", resources},
       {"namespaces", namespaces},
   };
+  if (!devices.empty()) linux_section["devices"] = devices;
   if (!o.privileged) {
     linux_section["maskedPaths"] = {"/proc/acpi",        "/proc/asound",        "/proc/kcore",
                                     "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",

@@ -1,9 +1,11 @@
 // The OCI runtime spec (config.json) of a container: the defaults a
 // containerd user gets — pid/ipc/uts/mount/network namespaces; /proc, /dev,
 // /dev/pts, /dev/shm, /dev/mqueue, /sys and /run mounts; the default
-// capability set; masked and read-only paths; RLIMIT_NOFILE 1024; hostname =
-// id; cgroup /berth/<ns>/<id>, so equal ids in two namespaces never share
-// one — with the create options on top.
+// capability set (--cap-add/--cap-drop: capability_sets.hpp); masked and
+// read-only paths; RLIMIT_NOFILE 1024; hostname = id; cgroup
+// /berth/<ns>/<id>, so equal ids in two namespaces never share one — with the
+// create options on top, and the host devices the registry looked up
+// (host_devices.hpp).
 #pragma once
 
 #include <caf/expected.hpp>

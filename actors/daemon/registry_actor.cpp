@@ -17,6 +17,8 @@
 #include <utility>
 
 #include "actors/daemon/bundle.hpp"
+#include "actors/daemon/capability_sets.hpp"
+#include "actors/daemon/host_devices.hpp"
 #include "actors/daemon/oci_spec.hpp"
 #include "actors/daemon/registry_data.hpp"
 #include "actors/daemon/task_log_options.hpp"
@@ -223,6 +225,71 @@ void ensure_namespace(registry_pointer self, const std::string& ns, Then then,
           });
 }
 
+// The capabilities and the devices' own rules, before anything is looked
+// up on the host or prepared from an image.
+caf::error check_privileges(const container_create& req) {
+  const auto& o = req.options;
+  try {
+    container_capabilities(o.privileged, o.cap_add, o.cap_drop, own_bounding_set());
+  } catch (const std::invalid_argument& e) {
+    return make_error(errc::invalid_argument,
+                      "invalid options for container " + req.id + ": " + e.what());
+  }
+  for (const auto& d : o.devices)
+    if (auto why = device_mapping_problem(d))
+      return make_error(errc::invalid_argument,
+                        "invalid device for container " + req.ns + "/" + req.id + ": " + *why);
+  return caf::none;
+}
+
+void create_container(registry_pointer self, container_create req,
+                      caf::typed_response_promise<container_record> rp) {
+  if (req.options.pids_limit == 0) req.options.pids_limit = self->state.cfg.default_pids_limit;
+  auto rec = validate(self, req);
+  if (!rec) {
+    rp.deliver(rec.error());
+    return;
+  }
+  auto key = key_of(rec->ns, rec->id);
+  self->state.creating.insert(key);
+  auto ns = rec->ns;
+  bool from_image = rec->spec.empty();
+  auto go = [self, ns, key, rp, from_image, rec = std::move(*rec), opts = req.options]() mutable {
+    ensure_namespace(
+        self, ns,
+        [self, rec = std::move(rec), rp, from_image, opts = std::move(opts)]() mutable {
+          if (!from_image) {
+            store_container(self, std::move(rec), rp);
+            return;
+          }
+          prepare_from_image(
+              self, std::move(rec), std::move(opts), rp,
+              [self, rp](container_record r) mutable { store_container(self, std::move(r), rp); });
+        },
+        rp, key);
+  };
+  if (from_image) {
+    go();
+    return;
+  }
+  auto is_dir = std::make_shared<bool>(false);
+  auto rootfs = req.options.rootfs;
+  off_scheduler(
+      self,
+      [is_dir, rootfs] {
+        struct stat sb {};
+        *is_dir = ::stat(rootfs.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode);
+      },
+      [self, is_dir, go, rp, key, ns, id = req.id, rootfs]() mutable {
+        if (*is_dir) {
+          go();
+          return;
+        }
+        self->state.creating.erase(key);
+        rp.deliver(rootfs_refused(ns, id, rootfs));
+      });
+}
+
 }  // namespace
 
 void adopt_container(registry_pointer self, container_record rec) {
@@ -277,50 +344,45 @@ registry_actor::behavior_type serving(registry_pointer self) {
         return rp;
       },
       [self](container_create& req) -> caf::result<container_record> {
-        if (req.options.pids_limit == 0)
-          req.options.pids_limit = self->state.cfg.default_pids_limit;
-        auto rec = validate(self, req);
-        if (!rec) return rec.error();
-        auto key = key_of(rec->ns, rec->id);
-        self->state.creating.insert(key);
+        req.options.host_devices.clear();  // looked up below, never taken from a request
+        req.ns = ns_or_default(req.ns);
+        if (auto err = check_names(req.ns, req.id, "container id")) return err;
+        if (auto err = check_privileges(req)) return err;
         auto rp = self->make_response_promise<container_record>();
-        auto ns = rec->ns;
-        bool from_image = rec->spec.empty();
-        auto go = [self, ns, key, rp, from_image, rec = std::move(*rec),
-                   opts = req.options]() mutable {
-          ensure_namespace(
-              self, ns,
-              [self, rec = std::move(rec), rp, from_image, opts = std::move(opts)]() mutable {
-                if (!from_image) {
-                  store_container(self, std::move(rec), rp);
-                  return;
-                }
-                prepare_from_image(self, std::move(rec), std::move(opts), rp,
-                                   [self, rp](container_record r) mutable {
-                                     store_container(self, std::move(r), rp);
-                                   });
-              },
-              rp, key);
-        };
-        if (from_image) {
-          go();
+        if (req.options.devices.empty()) {
+          create_container(self, std::move(req), rp);
           return rp;
         }
-        auto is_dir = std::make_shared<bool>(false);
-        auto rootfs = req.options.rootfs;
+        // The devices are stat'ed off the scheduler: a path a client names
+        // may sit on a file system that hangs.
+        auto found = std::make_shared<std::vector<host_device>>();
+        auto refused = std::make_shared<caf::error>();
+        auto devices = req.options.devices;
+        auto container = req.ns + "/" + req.id;
         off_scheduler(
             self,
-            [is_dir, rootfs] {
-              struct stat sb {};
-              *is_dir = ::stat(rootfs.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode);
+            [found, refused, devices, container] {
+              for (const auto& d : devices) {
+                auto dev = find_host_device(d, container);
+                if (!dev) {
+                  *refused = std::move(dev.error());
+                  return;
+                }
+                found->push_back(std::move(*dev));
+              }
             },
-            [self, is_dir, go, rp, key, ns, id = req.id, rootfs]() mutable {
-              if (*is_dir) {
-                go();
+            [self, found, refused, req, rp, container]() mutable {
+              if (*refused) {
+                rp.deliver(*refused);
                 return;
               }
-              self->state.creating.erase(key);
-              rp.deliver(rootfs_refused(ns, id, rootfs));
+              if (found->size() != req.options.devices.size()) {
+                rp.deliver(make_error(errc::internal, "the devices of container " + container +
+                                                          " could not be looked up on the host"));
+                return;
+              }
+              req.options.host_devices = std::move(*found);
+              create_container(self, std::move(req), rp);
             });
         return rp;
       },

@@ -39,6 +39,14 @@ TEST_CASE("i import, ls, tag, rm; run from the image", "[cli][images]") {
   CHECK(run.err == "");
   CHECK(run.out == "from-image\n");
   CHECK(run.exit_code == 0);
+  // From an image too, the host device and the capabilities reach the spec
+  // (they ride with the options while the snapshot is prepared).
+  auto dev = b({"run", "--rm", "--device", "/dev/null:/dev/mynull", "--cap-drop", "ALL",
+                "docker.io/library/busybox:latest", unique_id("img"), "sh", "-c",
+                "echo x > /dev/mynull && grep CapEff: /proc/self/status"});
+  CHECK(dev.err == "");
+  CHECK(dev.out == "CapEff:\t0000000000000000\n");
+  CHECK(dev.exit_code == 0);
 
   auto tag = b({"i", "tag", "docker.io/library/busybox:latest", "local/box:1"});
   CHECK(tag.exit_code == 0);

@@ -184,6 +184,27 @@ TEST_CASE("createContainer: every string and list is checked, by name", "[unit][
          p.initReq().initOptions().initProcess().initUser().initAdditionalGids(av::kMaxGids + 1);
        },
        "invalid argument: createContainer options.process.user.additionalGids: has 257 entries"},
+      {"too many capabilities to add",
+       [](P::Builder p) { p.initReq().initOptions().initCapAdd(av::kMaxCapabilities + 1); },
+       "invalid argument: createContainer options.capAdd: has 65 entries (limit 64)"},
+      {"a capability name past its limit",
+       [](P::Builder p) {
+         p.initReq().initOptions().initCapDrop(1).set(0, repeat(av::kMaxCapabilityName + 1));
+       },
+       "invalid argument: createContainer options.capDrop[0]: is 65 bytes long (limit 64)"},
+      {"a capability name that is not UTF-8",
+       [](P::Builder p) { p.initReq().initOptions().initCapAdd(1).set(0, "NET_\xff"); },
+       "invalid argument: createContainer options.capAdd[0]: not valid UTF-8"},
+      {"too many devices",
+       [](P::Builder p) { p.initReq().initOptions().initDevices(av::kMaxDevices + 1); },
+       "invalid argument: createContainer options.devices: has 129 entries (limit 128)"},
+      {"a device path with a NUL byte",
+       [](P::Builder p) {
+         p.initReq().initOptions().initDevices(1)[0].setHostPath(
+             capnp::Text::Reader("/dev/null\0x", 11));
+       },
+       "invalid argument: createContainer options.devices[0].hostPath: contains a NUL byte at "
+       "offset 9"},
       {"a request larger than the whole-request limit",
        [](P::Builder p) {
          auto proc = p.initReq().initOptions().initProcess();

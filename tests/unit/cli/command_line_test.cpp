@@ -110,8 +110,42 @@ TEST_CASE("bad usage names the problem", "[cli][command-line]") {
   CHECK_THAT(parse({"t", "ls", "--format", "yaml"}).error, Catch::Contains("yaml"));
   CHECK_THAT(parse({"events", "--filter", "color=red"}).error,
              Catch::Contains("expected topic=PREFIX or namespace=NAME"));
+  CHECK_THAT(parse({"run", "--cap-add", "CAP_BOGUS", "img", "web"}).error,
+             Catch::Contains("invalid --cap-add \"CAP_BOGUS\": not a Linux capability"));
+  CHECK_THAT(parse({"c", "create", "--cap-drop", "chwon", "img", "web"}).error,
+             Catch::Contains("invalid --cap-drop \"chwon\": not a Linux capability"));
+  CHECK_THAT(parse({"run", "--device", "/dev/null:dev/x", "img", "web"}).error,
+             Catch::Contains("invalid --device \"/dev/null:dev/x\": container path \"dev/x\""));
   CHECK_FALSE(parse({}).ok);
   CHECK_FALSE(parse({"c"}).ok);
+}
+
+TEST_CASE("--cap-add, --cap-drop and --device become the request", "[cli][command-line]") {
+  CLI::App app;
+  create_options o;
+  add_create_options(app, o);
+  std::vector<std::string> args = {"--cap-drop", "ALL",       "--cap-add", "net_bind_service",
+                                   "--cap-add",  "CAP_CHOWN", "--device",  "/dev/null:/dev/n:r",
+                                   "--device",   "/dev/zero", "img",       "web"};
+  std::reverse(args.begin(), args.end());
+  app.parse(args);
+  capnp::MallocMessageBuilder message;
+  auto req = message.initRoot<wire::api::CreateContainerRequest>();
+  fill_create_request(o, "dev", req);
+  auto opts = req.asReader().getOptions();
+  REQUIRE(opts.getCapAdd().size() == 2);
+  CHECK(std::string(opts.getCapAdd()[0].cStr()) == "net_bind_service");
+  CHECK(std::string(opts.getCapAdd()[1].cStr()) == "CAP_CHOWN");
+  REQUIRE(opts.getCapDrop().size() == 1);
+  CHECK(std::string(opts.getCapDrop()[0].cStr()) == "ALL");
+  REQUIRE(opts.getDevices().size() == 2);
+  auto n = opts.getDevices()[0];
+  CHECK(std::string(n.getHostPath().cStr()) == "/dev/null");
+  CHECK(std::string(n.getContainerPath().cStr()) == "/dev/n");
+  CHECK(std::string(n.getPermissions().cStr()) == "r");
+  auto z = opts.getDevices()[1];
+  CHECK(std::string(z.getContainerPath().cStr()) == "/dev/zero");
+  CHECK(std::string(z.getPermissions().cStr()) == "rwm");
 }
 
 TEST_CASE("usage errors show the verb's own help", "[cli][command-line]") {
