@@ -278,7 +278,7 @@ int cmd_delete(options o) {
   }
   // A runtime still creating the container (the shim died mid-create)
   // would finish after the delete below and leave `runc init` behind.
-  if (int n = shim::kill_runtime_processes(o.bundle); n > 0)
+  if (int n = shim::kill_runtime_processes(o.bundle, o.runtime); n > 0)
     std::cerr << "berth-shim: killed " << n << " runtime process(es) still working on " << o.bundle
               << "\n";
   runc::runc_client runc({o.runtime, o.runtime_root, o.bundle, std::nullopt});
@@ -292,7 +292,7 @@ int cmd_delete(options o) {
   // in the container's cgroup is ended and the cgroup removed.
   if (auto cgroup = shim::bundle_cgroup(o.bundle); !cgroup.empty()) {
     std::string why;
-    if (int n = shim::sweep_cgroup(cgroup, why); n > 0)
+    if (int n = shim::sweep_cgroup(cgroup, o.bundle, o.runtime, why); n > 0)
       std::cerr << "berth-shim: killed " << n << " process(es) the runtime did not know, in cgroup "
                 << cgroup << "\n";
     if (!why.empty()) std::cerr << "berth-shim: " << why << "\n";

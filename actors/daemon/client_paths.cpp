@@ -10,20 +10,10 @@
 #include <cstring>
 
 #include "actors/errors.hpp"
+#include "schema/file_kind.hpp"
 
 namespace berth {
 namespace {
-
-std::string kind_of(mode_t mode) {
-  if (S_ISLNK(mode)) return "a symbolic link";
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISREG(mode)) return "a regular file";
-  return "of an unknown type";
-}
 
 bool denied(int err) {
   return err == EACCES || err == EPERM;
@@ -94,7 +84,7 @@ std::string stdio_problem(const api_peer& peer, std::string& path, bool input) {
       ::close(fd);
     }
   } else if (!S_ISFIFO(l.st.st_mode) && !S_ISREG(l.st.st_mode)) {
-    return "it is " + kind_of(l.st.st_mode);
+    return "it is " + file_kind(l.st.st_mode);
   } else if (!peer.is_root() && !may(l.resolved, input ? R_OK : W_OK)) {
     int e = errno;
     if (!denied(e)) return "cannot check it: " + std::string(std::strerror(e));
@@ -139,7 +129,7 @@ caf::error check_checkpoint_path(const api_peer& peer, std::string& path, checkp
     if (!l.exists) {
       if (!dump) why = "it does not exist";
     } else if (!S_ISDIR(l.st.st_mode)) {
-      why = "it is " + kind_of(l.st.st_mode);
+      why = "it is " + file_kind(l.st.st_mode);
     } else if (!peer.is_root() && !may(l.resolved, (dump ? W_OK : R_OK) | X_OK)) {
       why = peer.user() + (dump ? " may not write it" : " may not read it");
     }
@@ -206,7 +196,7 @@ caf::expected<client_archive> open_client_archive(const api_peer& peer, const st
   struct stat st {};
   if (::fstat(fd, &st) != 0)
     return refuse(std::string("cannot look at it: ") + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return refuse("it is " + kind_of(st.st_mode));
+  if (!S_ISREG(st.st_mode)) return refuse("it is " + file_kind(st.st_mode));
   return archive;
 }
 

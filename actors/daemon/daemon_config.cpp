@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 
 namespace berth {
@@ -20,11 +21,15 @@ std::string size_key(const toml::table& table, const char* key, std::int64_t& ou
     return "";
   }
   if (auto v = node.value<std::string>()) {
+    std::uint64_t bytes = 0;
     try {
-      out = static_cast<std::int64_t>(parse_log_size(*v, what));
+      bytes = parse_log_size(*v, what);
     } catch (const std::invalid_argument& e) {
       return e.what();
     }
+    if (bytes > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      return what + " \"" + *v + "\" is too large";
+    out = static_cast<std::int64_t>(bytes);
     return "";
   }
   return what + " must be a size (\"64g\") or a number of bytes";

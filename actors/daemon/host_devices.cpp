@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "actors/errors.hpp"
+#include "schema/file_kind.hpp"
 
 namespace berth {
 namespace {
@@ -13,15 +14,6 @@ namespace {
 caf::error refuse(const device_mapping& m, const std::string& container, const std::string& why) {
   return make_error(errc::invalid_argument, "invalid device \"" + m.host_path +
                                                 "\" for container " + container + ": " + why);
-}
-
-const char* kind_of(mode_t mode) {
-  if (S_ISREG(mode)) return "a regular file";
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISSOCK(mode)) return "a socket";
-  if (S_ISLNK(mode)) return "a symbolic link";
-  return "not a device";
 }
 
 }  // namespace
@@ -35,7 +27,7 @@ caf::expected<host_device> device_from_stat(const device_mapping& given, const s
   if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
     return refuse(m, container,
                   std::string("must be a character or block device on the host; it is ") +
-                      kind_of(st.st_mode));
+                      file_kind(st.st_mode));
   host_device d;
   d.path = m.container_path;
   // One character, assigned as such: GCC 12 warns (-Wrestrict, wrongly) on

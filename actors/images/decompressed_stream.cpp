@@ -106,7 +106,7 @@ void decompressed_stream::produce() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!why.empty()) error_ = why;
-      over_limit_ = over;
+      if (over) over_limit_ = true;
       filled_.push_back(std::move(c));
     }
     changed_.notify_all();

@@ -49,9 +49,17 @@ class decompressed_stream {
   // Consumes the rest (the diff id covers every byte, tar padding included).
   void drain();
 
-  const std::string& error() const { return error_; }
+  // Both may be asked while the producer still runs (a tar-level failure
+  // before the stream's end), so they take the lock.
+  std::string error() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return error_;
+  }
   // The stream went past max_bytes (valid once next() returned -1).
-  bool over_limit() const { return over_limit_; }
+  bool over_limit() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return over_limit_;
+  }
   // "sha256:<hex>" of the whole stream; call once next() returned 0.
   std::string digest();
   std::int64_t bytes() const { return bytes_; }
@@ -73,7 +81,7 @@ class decompressed_stream {
   std::string error_;
   bool over_limit_ = false;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable changed_;
   std::deque<chunk> filled_;  // in stream order; a size <= 0 chunk ends it
   std::vector<chunk> free_;   // buffers to fill

@@ -136,8 +136,8 @@ class layer_applier {
       }
       case AE_IFCHR:
       case AE_IFBLK:
-        check_device(type, archive_entry_rdev(e), what);
         if (!as_root_) return;  // device nodes need root; skipped otherwise
+        check_device(type, archive_entry_rdev(e), what);
         replace(parent.get(), base);
         if (::mknodat(parent.get(), base.c_str(), (type == AE_IFCHR ? S_IFCHR : S_IFBLK) | 0600,
                       archive_entry_rdev(e)) != 0)

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "schema/file_kind.hpp"
+
 namespace berth::shim {
 namespace {
 
@@ -23,15 +25,6 @@ namespace {
 [[noreturn]] void fail_open(const char* stream, const std::string& path, int err) {
   throw std::runtime_error(std::string("cannot open ") + stream + " " + path + ": " +
                            std::strerror(err));
-}
-
-std::string kind_of(mode_t mode) {
-  if (S_ISLNK(mode)) return "a symbolic link";
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "neither a FIFO nor a regular file";
 }
 
 // open(2) that follows no symbolic link on the way. Kernels before 5.6 have
@@ -135,7 +128,7 @@ client_file open_client_path(const char* stream, const std::string& path, client
     struct stat st {};
     if (::fstat(where.get(), &st) != 0) fail_open(stream, path, errno);
     if (!S_ISFIFO(st.st_mode) && !S_ISREG(st.st_mode))
-      refuse(stream, path, "it is " + kind_of(st.st_mode));
+      refuse(stream, path, "it is " + file_kind(st.st_mode));
     return reopen(stream, path, where.get(), st, use);
   }
   refuse(stream, path, "it keeps changing while it is opened");

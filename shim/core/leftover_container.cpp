@@ -1,6 +1,7 @@
 #include "shim/core/leftover_container.hpp"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -34,6 +35,36 @@ bool names_bundle(const std::vector<std::string>& args, const std::string& bundl
       return true;
   }
   return false;
+}
+
+std::string base_name(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// The runtime's own process: argv[0] is the runtime ("runc", "/usr/sbin/runc").
+bool is_runtime(const std::vector<std::string>& args, const std::string& runtime) {
+  return !args.empty() && base_name(args[0]) == base_name(runtime);
+}
+
+// Same mount namespace as this process: a path names the same bundle only there.
+bool same_mount_namespace(const std::string& pid) {
+  struct stat ours {
+  }, theirs{};
+  return ::stat("/proc/self/ns/mnt", &ours) == 0 &&
+         ::stat(("/proc/" + pid + "/ns/mnt").c_str(), &theirs) == 0 &&
+         ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
+}
+
+// What a dead shim's container may have left in its cgroup: the runtime's
+// `init` (runc init waits on its exec FIFO) or the runtime's create still
+// naming the bundle (crun's child waits under its parent's arguments). A
+// process that is neither belongs to a container someone else owns.
+bool left_by_runtime(const std::string& pid, const std::string& bundle,
+                     const std::string& runtime) {
+  auto args = arguments_of(pid);
+  if (!is_runtime(args, runtime)) return false;
+  return (args.size() >= 2 && args[1] == "init") || names_bundle(args, bundle);
 }
 
 bool alive(pid_t pid) {
@@ -88,7 +119,7 @@ void thaw(const std::string& dir) {
 
 }  // namespace
 
-int kill_runtime_processes(const std::string& bundle) {
+int kill_runtime_processes(const std::string& bundle, const std::string& runtime) {
   std::vector<pid_t> killed;
   std::error_code ec;
   for (auto it = fs::directory_iterator("/proc", ec); !ec && it != fs::directory_iterator();
@@ -96,7 +127,10 @@ int kill_runtime_processes(const std::string& bundle) {
     auto name = it->path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     auto pid = static_cast<pid_t>(std::stol(name));
-    if (pid == ::getpid() || !names_bundle(arguments_of(name), bundle)) continue;
+    if (pid == ::getpid()) continue;
+    auto args = arguments_of(name);
+    if (!is_runtime(args, runtime) || !names_bundle(args, bundle) || !same_mount_namespace(name))
+      continue;
     if (::kill(pid, SIGKILL) == 0) killed.push_back(pid);
   }
   wait_gone(killed);
@@ -120,7 +154,8 @@ std::string bundle_cgroup(const std::string& bundle) {
   return path;
 }
 
-int sweep_cgroup(const std::string& cgroup, std::string& why) {
+int sweep_cgroup(const std::string& cgroup, const std::string& bundle, const std::string& runtime,
+                 std::string& why) {
   std::set<pid_t> killed;
   for (auto& mount_point : cgroup_mounts()) {
     auto dir = mount_point + cgroup;
@@ -129,9 +164,11 @@ int sweep_cgroup(const std::string& cgroup, std::string& why) {
     // A process forked meanwhile (runc init's own children) is caught by
     // the next round; an exited one leaves cgroup.procs when it dies.
     for (int i = 0; i < 300; ++i) {
-      auto pids = procs_in(dir);
-      if (pids.empty()) break;
-      for (auto p : pids)
+      std::vector<pid_t> ours;
+      for (auto p : procs_in(dir))
+        if (left_by_runtime(std::to_string(p), bundle, runtime)) ours.push_back(p);
+      if (ours.empty()) break;
+      for (auto p : ours)
         if (::kill(p, SIGKILL) == 0) killed.insert(p);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

@@ -8,20 +8,22 @@
 
 namespace berth::shim {
 
-// SIGKILLs every process whose arguments name `--bundle BUNDLE` (a runtime's
-// create or run of this container) and waits, briefly, until they are gone.
-// Returns how many there were.
-int kill_runtime_processes(const std::string& bundle);
+// SIGKILLs every process of `runtime` (by its program name) in this mount
+// namespace whose arguments name `--bundle BUNDLE` (a create or run of this
+// container), and waits, briefly, until they are gone. Returns how many.
+int kill_runtime_processes(const std::string& bundle, const std::string& runtime);
 
 // The cgroup the bundle's config.json asks for (`linux.cgroupsPath`), when it
 // is a plain absolute path without `..`; "" otherwise (a systemd slice, a
 // missing or unreadable config).
 std::string bundle_cgroup(const std::string& bundle);
 
-// Kills what is left in `cgroup` in every cgroup hierarchy mounted here
-// (thawing a frozen one first, or the kill would never land), waits until it
-// is empty, and removes the leaf directory. Returns how many processes it
-// killed; `why` says what it could not remove.
-int sweep_cgroup(const std::string& cgroup, std::string& why);
+// Kills what the runtime left in `cgroup` (its `init`, or its create naming
+// the bundle) in every cgroup hierarchy mounted here, thawing a frozen one
+// first (or the kill would never land), and removes the leaf directory once
+// empty. Any other process is not this container's to kill: the cgroup then
+// stays, and `why` says so. Returns how many processes it killed.
+int sweep_cgroup(const std::string& cgroup, const std::string& bundle, const std::string& runtime,
+                 std::string& why);
 
 }  // namespace berth::shim

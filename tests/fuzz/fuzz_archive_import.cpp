@@ -75,6 +75,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   content_store store(dir + "/root");
   import_options options;
+  // As in fuzz_layer_unpack: bounded on a tmpfs, not refused by the reserve.
+  options.limits.max_unpacked_bytes = 64 << 20;
+  options.limits.free_space_reserve = 0;
   options.progress = [](const import_progress& p) {
     if (p.bytes_done < 0 || p.layers_done < 0) finding("progress went negative");
   };

@@ -83,6 +83,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     unpack_options o;
     o.whiteouts = mode;
     o.what = "fuzzed layer";
+    // The scratch directory may be a tmpfs (memory): a bomb stops at 64 MiB,
+    // and the free-space reserve does not refuse every input on a small one.
+    o.limits.max_unpacked_bytes = 64 << 20;
+    o.limits.free_space_reserve = 0;
     try {
       auto r = apply_layer(layer, root, o);
       if (r.entries < 0 || r.uncompressed_size < 0) finding("negative counts in the result");

@@ -38,6 +38,9 @@ TEST_CASE("config.toml's [images] sets the image limits", "[image_limits]") {
   daemon_config bad;
   CHECK_THAT(load_config_file(write("[images]\nmax_unpacked_size = \"lots\"\n"), bad, true),
              Catch::Contains("images.max_unpacked_size \"lots\""));
+  // Past what a signed 64-bit size holds: refused, not read as negative.
+  CHECK_THAT(load_config_file(write("[images]\nfree_space_reserve = \"9000000t\"\n"), bad, true),
+             Catch::Contains("images.free_space_reserve \"9000000t\" is too large"));
   CHECK_THAT(load_config_file(write("[images]\nmax_layer_entries = 0\n"), bad, true),
              Catch::Contains("images.max_layer_entries must be a positive number"));
   CHECK_THAT(load_config_file(write("[images]\nkeep_privileged_xattrs = \"yes\"\n"), bad, true),

@@ -9,7 +9,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -101,11 +100,9 @@ TEST_CASE("a tar header claiming terabytes is refused before its data is read") 
   fs::create_directory(tmp / "root");
   auto tar = berth::test::make_tar({{tar_entry::file, "big", std::string(100, 'x')}});
   auto layer = write_blob(tmp / "l.tar", berth::test::claim_size(tar, "big", 2ull << 40));
-  auto started = std::chrono::steady_clock::now();
   CHECK_THAT(refusal(layer, tmp / "root", named("layer sha256:tb")),
              Contains("cannot unpack layer sha256:tb: layer entry \"big\" claims 2 TiB, more than "
                       "the 64 GiB an image may unpack to ([images] max_unpacked_size)"));
-  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
   CHECK(!fs::exists(tmp / "root/big"));
 }
 
@@ -127,7 +124,6 @@ TEST_CASE("a decompression bomb stops at the unpacked-bytes limit") {
   CHECK(fs::file_size(layer) < (4 << 20));
   auto o = named("layer sha256:bomb");
   o.limits.max_unpacked_bytes = 16 << 20;
-  auto started = std::chrono::steady_clock::now();
   CHECK_THAT(refusal(layer, tmp / "root", o),
              Contains("cannot unpack layer sha256:bomb: it unpacks to more than the 16 MiB an "
                       "image may unpack to ([images] max_unpacked_size)"));
@@ -140,7 +136,6 @@ TEST_CASE("a decompression bomb stops at the unpacked-bytes limit") {
       Contains("with the 4 MiB of the image's earlier layers, it unpacks to more than "
                "the 16 MiB an image may unpack to"));
   o.unpacked_before = 0;
-  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
   // The whole stream is read when the limit allows it (members concatenated).
   o.limits.max_unpacked_bytes = 1ll << 30;
   CHECK(compute_diff_id(layer, o).bytes == (1ll << 30));

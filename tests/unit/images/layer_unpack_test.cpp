@@ -202,7 +202,7 @@ TEST_CASE("a compressed layer libarchive refuses without a message is refused, n
   berth::test::temp_dir tmp;
   fs::create_directory(tmp / "root");
   try {
-    apply_layer(layer, tmp / "root", {whiteout_mode::overlay, {}, "layer L"});
+    apply_layer(layer, tmp / "root", {whiteout_mode::overlay, {}, "layer L", {}, 0});
     FAIL("accepted a corrupt layer");
   } catch (const images_error& e) {
     CHECK(std::string(e.what()) ==
