@@ -418,8 +418,7 @@ unpack_result apply_layer(const std::string& layer_path, const std::string& dir,
   archive_read_support_format_gnutar(tar.get());
   if (archive_read_open(tar.get(), &src, nullptr, decompressed_stream::read_callback, nullptr) !=
       ARCHIVE_OK) {
-    if (src.error().empty())
-      bad_layer(o, "not a tar archive: " + tar_error(tar.get(), src));
+    if (src.error().empty()) bad_layer(o, "not a tar archive: " + tar_error(tar.get(), src));
     stream_failure("not a tar archive: ");
   }
 
