@@ -26,16 +26,6 @@ std::uint64_t octal_field(const unsigned char* p, std::size_t n) {
   return v;
 }
 
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-  if (!out.flush()) throw std::runtime_error("cannot write " + path);
-}
-
-std::string hex_of(const std::string& digest) {
-  return digest.substr(7);
-}
-
 std::string media_type_of(const std::string& layer) {
   if (layer.size() >= 2 && static_cast<unsigned char>(layer[0]) == 0x1f &&
       static_cast<unsigned char>(layer[1]) == 0x8b)

@@ -23,16 +23,6 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-  if (!out.flush()) throw std::runtime_error("cannot write " + path);
-}
-
-std::string hex_of(const std::string& digest) {
-  return digest.substr(7);
-}
-
 std::string layer_media_type(layer_compression c) {
   switch (c) {
     case layer_compression::gzip:
@@ -120,6 +110,16 @@ std::vector<blob_entry> layer_entries(const image_blobs& b, const archive_tweaks
 }
 
 }  // namespace
+
+void write_file(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+  if (!out.flush()) throw std::runtime_error("cannot write " + path);
+}
+
+std::string hex_of(const std::string& digest) {
+  return digest.substr(7);
+}
 
 std::string sha256_of(const std::string& data) {
   unsigned char md[EVP_MAX_MD_SIZE];

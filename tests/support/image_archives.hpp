@@ -92,5 +92,9 @@ image_spec busybox_three_layer_image();
 
 // "sha256:<hex>" of data.
 std::string sha256_of(const std::string& data);
+// Writes `data` to `path` (replacing it), or throws naming the path.
+void write_file(const std::string& path, const std::string& data);
+// The hex part of "sha256:<hex>", as a blob's file name.
+std::string hex_of(const std::string& digest);
 
 }  // namespace berth::test
