@@ -2,7 +2,7 @@
 # tests/fuzz/CMakeLists.txt is a project of its own (clang, libFuzzer, ASan,
 # UBSan), so the main build (g++) does not add it as a subdirectory: the
 # fixture test fuzz_build configures and builds it into <build>/fuzz, and
-# each fuzz_<target> runs one target for $BERTH_FUZZ_SECONDS (default 60)
+# each fuzz_<target> runs one target for $BERTH_FUZZ_SECONDS (default 30)
 # on a temporary copy of its seeds, after its regression inputs.
 set(BERTH_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(BERTH_FUZZ_TARGETS api_request archive_import layer_unpack image_config runc_log)
@@ -15,8 +15,8 @@ add_test(NAME fuzz_build
   COMMAND ${BERTH_FUZZ_DIR}/build-fuzzers ${CMAKE_BINARY_DIR}/fuzz)
 set_tests_properties(fuzz_build PROPERTIES LABELS fuzz TIMEOUT 1200 FIXTURES_SETUP berth_fuzzers)
 
-# A minute by default; the margin covers the regression inputs and start-up.
-set(_fuzz_seconds 60)
+# Half a minute by default (CI time); the margin covers the regression inputs and start-up.
+set(_fuzz_seconds 30)
 if(DEFINED ENV{BERTH_FUZZ_SECONDS})
   set(_fuzz_seconds $ENV{BERTH_FUZZ_SECONDS})
 endif()

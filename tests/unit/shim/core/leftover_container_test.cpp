@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,10 +45,15 @@ TEST_CASE("bundle_cgroup: a plain absolute cgroupsPath, nothing else", "[shim][l
 TEST_CASE("kill_runtime_processes ends what works on this bundle, nothing else",
           "[shim][leftover]") {
   temp_bundle b;
-  auto spawn = [](const std::string& bundle) {
+  // The shell blocks opening a FIFO nobody writes: a builtin's redirection
+  // forks nothing, so no transient copy of the shell (same arguments) can be
+  // caught alongside it, as a `sleep` in a loop would be between fork and exec.
+  std::string fifo = b.dir + "/block";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto spawn = [&fifo](const std::string& bundle) {
     pid_t pid = ::fork();
     if (pid == 0) {
-      ::execl("/bin/sh", "sh", "-c", "while :; do sleep 1; done", "sh", "--bundle", bundle.c_str(),
+      ::execl("/bin/sh", "sh", "-c", "read x < \"$0\"", fifo.c_str(), "--bundle", bundle.c_str(),
               static_cast<char*>(nullptr));
       ::_exit(127);
     }
