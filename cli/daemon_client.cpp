@@ -21,6 +21,14 @@ void add_global_options(CLI::App& app, global_options& opts) {
                                 CLI::AsNumberWithUnit::CASE_SENSITIVE, "DURATION"))
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--debug", opts.debug, "print each call to berthd and how long it took");
+  app.add_option("--actor", opts.actor.address,
+                 "speak actor messages to the node published at HOST:PORT (instead of --address)");
+  app.add_option("--tls-cert", opts.actor.tls_cert, "this client's certificate (PEM)");
+  app.add_option("--tls-key", opts.actor.tls_key, "its private key (PEM)");
+  app.add_option("--tls-ca", opts.actor.tls_ca,
+                 "the CA the server's certificate must be signed by");
+  app.add_flag("--insecure-actors", opts.actor.insecure,
+               "with --actor: plain actor messages, without TLS (loopback only)");
 }
 
 namespace {
@@ -45,6 +53,12 @@ daemon_client::daemon_client(const global_options& opts, const std::vector<int>&
     : opts_(opts), io_(setup_io(captured_signals)), berth_(nullptr) {
   if (opts_.ns.empty()) opts_.ns = "default";
   std::string address = socket_address(opts_.address);
+  if (!opts_.actor.address.empty()) {
+    if (opts_.timeout_seconds > 0) opts_.actor.timeout_seconds = opts_.timeout_seconds;
+    gateway_ = std::make_unique<actor_gateway>(opts_.actor);
+    debug("speaking actor messages to node " + gateway_->node() + " at " + opts_.actor.address);
+    address = gateway_->address();
+  }
   std::string what = "connect to berthd at " + address;
   if (address.rfind("unix:", 0) != 0) {
     throw command_error(what, "only unix:PATH addresses are supported");
@@ -84,6 +98,7 @@ std::string daemon_client::describe(const kj::Exception& e) const {
            (opts_.timeout_seconds < 0 ? "; --timeout changes it)" : ")");
   }
   if (e.getType() == kj::Exception::Type::DISCONNECTED) {
+    if (gateway_) return "node at " + opts_.actor.address + " hung up (" + description + ")";
     return "berthd at " + opts_.address + " is not reachable or hung up (" + description + ")";
   }
   return description;

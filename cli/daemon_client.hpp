@@ -10,9 +10,11 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "cli/actor_gateway.hpp"
 #include "cli/command_error.hpp"
 #include "schema/api.capnp.h"
 
@@ -36,10 +38,13 @@ struct global_options {
   // not given (kDefaultCallDeadlineSeconds then applies).
   double timeout_seconds = -1;
   bool debug = false;
+  // --actor HOST:PORT: speak actor messages to that node instead
+  // (actor_gateway.hpp), with --tls-cert/--tls-key/--tls-ca or --insecure-actors.
+  actor_options actor;
 };
 
-// Adds --address, --namespace/-n, --timeout and --debug to `app` (with
-// BERTH_ADDRESS and BERTH_NAMESPACE as fallbacks).
+// Adds --address, --namespace/-n, --timeout, --debug, --actor and the TLS
+// flags to `app` (with BERTH_ADDRESS and BERTH_NAMESPACE as fallbacks).
 void add_global_options(CLI::App& app, global_options& opts);
 
 class daemon_client {
@@ -111,6 +116,7 @@ class daemon_client {
   void debug_elapsed(const std::string& what, std::chrono::steady_clock::time_point started) const;
 
   global_options opts_;
+  std::unique_ptr<actor_gateway> gateway_;  // with --actor; outlives the connection
   kj::AsyncIoContext io_;
   kj::Own<kj::AsyncIoStream> stream_;
   kj::Own<capnp::TwoPartyClient> rpc_;

@@ -563,7 +563,9 @@ class berth_service final : public Berth::Server {
   }
 
   wire::api::Task::Client task_capability(const task_handle& h) {
-    auto log = cfg_.state_dir + "/" + h.info.ns + "/" + h.info.id + "/task.log";
+    auto log = cfg_.state_dir.empty()
+                   ? std::string{}
+                   : cfg_.state_dir + "/" + h.info.ns + "/" + h.info.id + "/task.log";
     // Calls on the task count against this connection's bound too.
     return gate_
         ->guard(make_task_capability(bridge_, h.task, h.info.ns, h.info.id, log, peer_),

@@ -27,7 +27,7 @@ namespace berth {
 
 struct api_server_config {
   std::string socket_path;        // e.g. /run/berth/berth.sock
-  std::string state_dir;          // where task logs are (<state>/<ns>/<id>/task.log)
+  std::string state_dir;          // where task logs are (<state>/<ns>/<id>/task.log); "": elsewhere
   std::optional<gid_t> group;     // members may connect besides root
   std::string version = "0.1.0";  // what `version` answers
 };

@@ -254,6 +254,15 @@ kj::Promise<void> task_service::stream_log(kj::Timer& timer, wire::api::LogSink:
 
 kj::Promise<void> task_service::logs(LogsContext ctx) {
   auto r = ctx.getParams().getReq();
+  if (log_path_.empty()) {
+    // Served by a gateway to another node (berth --actor): the log is a
+    // file on that node, which actor messages do not carry.
+    ac::fill(ctx.getResults().initResp().initError(),
+             make_error(errc::not_implemented, "the log of task " + ns_ + "/" + id_ +
+                                                   " is on its node; read it there (berth t logs "
+                                                   "over the node's socket)"));
+    return kj::READY_NOW;
+  }
   auto reader = std::make_shared<task_log_reader>(log_path_);
   if (r.getTail() > 0) reader->tail(static_cast<std::uint64_t>(r.getTail()));
   if (reader->empty() && !r.getFollow()) return kj::READY_NOW;  // nothing logged yet

@@ -22,6 +22,7 @@
 #include "actors/daemon/api_server.hpp"
 #include "actors/daemon/berth.hpp"
 #include "actors/daemon/daemon_config.hpp"
+#include "actors/node/node_endpoint.hpp"
 
 namespace {
 
@@ -39,6 +40,12 @@ std::string default_shim_binary() {
     if (::access(beside.c_str(), X_OK) == 0) return beside.string();
   }
   return "berth-shim";
+}
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "node";
+  return name;
 }
 
 std::optional<gid_t> resolve_group(const std::string& group) {
@@ -84,6 +91,18 @@ int main(int argc, char** argv) {
                                     "default 10m); a container's --log-max-size wins");
   auto* o_log_files = app.add_option("--log-max-files", log_max_files,
                                      "task log files kept, the current one included (default 2)");
+  // A node's actors on the network (actors/node, docs/cluster.md).
+  std::string node_name, actor_address;
+  berth::tls_files tls;
+  bool insecure_actors = false;
+  app.add_option("--node", node_name, "this node's name (default: the host name)");
+  app.add_option("--actor-address", actor_address,
+                 "publish the node's actors on HOST:PORT (mutual TLS: --tls-*)");
+  app.add_option("--tls-cert", tls.cert, "this node's certificate (PEM)");
+  app.add_option("--tls-key", tls.key, "its private key (PEM)");
+  app.add_option("--tls-ca", tls.ca, "the CA a peer's certificate must be signed by (PEM)");
+  app.add_flag("--insecure-actors", insecure_actors,
+               "publish plain actor messages, without TLS (loopback addresses only)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -121,6 +140,21 @@ int main(int argc, char** argv) {
   if (cfg.address.empty()) cfg.address = "unix:" + cfg.state + "/berth.sock";
   if (cfg.address.rfind("unix:/", 0) != 0)
     die("invalid address \"" + cfg.address + "\": only unix:/ABSOLUTE/PATH is supported");
+  std::optional<berth::actor_endpoint> actors_at;
+  if (!actor_address.empty()) {
+    try {
+      actors_at = berth::parse_actor_address(actor_address, "--actor-address");
+    } catch (const std::invalid_argument& e) {
+      die(e.what());
+    }
+    actors_at->tls = tls;
+    actors_at->insecure = insecure_actors;
+    if (auto why = berth::check_endpoint(*actors_at)) die(*why);
+    if (node_name.empty()) node_name = host_name();
+    if (auto why = berth::check_node_name(node_name)) die(*why);
+  } else if (insecure_actors || !node_name.empty()) {
+    die("--node and --insecure-actors need --actor-address");
+  }
   auto shim = cfg.shim_binary.empty() ? default_shim_binary() : cfg.shim_binary;
   auto group = resolve_group(cfg.group);
 
@@ -146,6 +180,8 @@ int main(int argc, char** argv) {
   // (perf, docs/performance.md), CPU that runc needed. berthd's actors do
   // little work each, so stealing gains nothing here.
   sys_cfg.set("scheduler.policy", caf::atom("sharing"));
+  // The middleman (a thread and its buffers) only for a node that publishes.
+  if (actors_at) berth::prepare_actor_network(sys_cfg, *actors_at);
   caf::actor_system sys{sys_cfg};
   auto io = std::make_shared<berth::io_thread>();
   berth::berth_system b;
@@ -163,6 +199,12 @@ int main(int argc, char** argv) {
     api.socket_path = cfg.address.substr(5);
     api.state_dir = cfg.state;
     api.group = group;
+    // Published before the socket appears, which tells that berthd is ready.
+    if (actors_at) {
+      auto node = berth::spawn_node(sys, node_name, b.handles);
+      actors_at->port = berth::publish_node(node, *actors_at);
+      spdlog::info("node {} publishes its actors on {}", node_name, actors_at->describe());
+    }
     berth::start_api_server(io, sys, b.handles, api);
   } catch (const std::exception& e) {
     die(e.what());
