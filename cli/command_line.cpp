@@ -4,6 +4,7 @@
 #include "cli/events_command.hpp"
 #include "cli/images_command.hpp"
 #include "cli/namespaces_command.hpp"
+#include "cli/nodes_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/shim_command.hpp"
 #include "cli/tasks_command.hpp"
@@ -31,6 +32,7 @@ void build_command_line(CLI::App& app, global_options& globals, verb_action& cho
   add_images_command(app, chosen);
   add_events_command(app, chosen);
   add_namespaces_command(app, chosen);
+  add_nodes_command(app, chosen);
   add_version_command(app, chosen);
   add_shim_command(app);
 }

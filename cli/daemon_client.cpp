@@ -21,6 +21,8 @@ void add_global_options(CLI::App& app, global_options& opts) {
                                 CLI::AsNumberWithUnit::CASE_SENSITIVE, "DURATION"))
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--debug", opts.debug, "print each call to berthd and how long it took");
+  app.add_option("--node", opts.node,
+                 "send the verb to this node of the cluster, through the daemon connected to");
   app.add_option("--actor", opts.actor.address,
                  "speak actor messages to the node published at HOST:PORT (instead of --address)");
   app.add_option("--tls-cert", opts.actor.tls_cert, "this client's certificate (PEM)");
@@ -73,6 +75,16 @@ daemon_client::daemon_client(const global_options& opts, const std::vector<int>&
   rpc_ = kj::heap<capnp::TwoPartyClient>(*stream_);
   berth_ = rpc_->bootstrap().castAs<api::Berth>();
   debug("connected to " + address + ", namespace " + opts_.ns);
+  if (!opts_.node.empty()) {
+    // One round trip, so a node that is down or unknown is reported as such
+    // before the verb starts.
+    auto req = berth_.atNodeRequest();
+    req.initReq().setName(opts_.node);
+    auto resp = wait(req.send(), "node " + opts_.node);
+    check(resp.getResp(), "node " + opts_.node);
+    berth_ = resp.getBerth();
+    debug("calls go to node " + opts_.node);
+  }
 }
 
 void daemon_client::debug(const std::string& message) const {

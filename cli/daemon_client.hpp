@@ -41,6 +41,8 @@ struct global_options {
   // --actor HOST:PORT: speak actor messages to that node instead
   // (actor_gateway.hpp), with --tls-cert/--tls-key/--tls-ca or --insecure-actors.
   actor_options actor;
+  // --node NAME: every call goes to that node of the cluster (atNode).
+  std::string node;
 };
 
 // Adds --address, --namespace/-n, --timeout, --debug, --actor and the TLS

@@ -71,6 +71,15 @@ json to_json(wire::api::NamespaceInfo::Reader n) {
   return {{"name", n.getName().cStr()}, {"labels", labels_json(n.getLabels())}};
 }
 
+json to_json(wire::api::NodeInfo::Reader n) {
+  return {{"name", n.getName().cStr()},
+          {"address", n.getAddress().cStr()},
+          {"up", n.getUp()},
+          {"reason", n.getReason().cStr()},
+          {"containers", n.getContainers()},
+          {"tasks", n.getTasks()}};
+}
+
 json to_json(wire::ProcessInfo::Reader p) {
   return {
       {"pid", p.getPid()}, {"exec_id", p.getExecId().cStr()}, {"command", p.getCommand().cStr()}};

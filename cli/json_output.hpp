@@ -13,6 +13,7 @@ nlohmann::json to_json(wire::api::ContainerInfo::Reader container);
 nlohmann::json to_json(wire::api::TaskInfo::Reader task);
 nlohmann::json to_json(wire::api::ImageInfo::Reader image);
 nlohmann::json to_json(wire::api::NamespaceInfo::Reader ns);
+nlohmann::json to_json(wire::api::NodeInfo::Reader node);
 nlohmann::json to_json(wire::ProcessInfo::Reader process);
 nlohmann::json to_json(wire::ExitStatus::Reader status);
 nlohmann::json to_json(wire::Stats::Reader stats);

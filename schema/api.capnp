@@ -246,6 +246,20 @@ interface Subscription {
   cancel @0 () -> ();
 }
 
+# ---- nodes (docs/cluster.md) ------------------------------------------------
+struct NodeInfo {
+  name @0 :Text;
+  address @1 :Text;      # HOST:PORT of its published actors
+  up @2 :Bool;
+  reason @3 :Text;       # why it is down (or why its counts are missing)
+  containers @4 :UInt32;
+  tasks @5 :UInt32;
+}
+struct ListNodesRequest {}
+struct ListNodesResponse { error @0 :T.Error; nodes @1 :List(NodeInfo); }
+struct AtNodeRequest { name @0 :Text; }
+struct AtNodeResponse { error @0 :T.Error; }
+
 interface Berth {
   version @0 (req :VersionRequest) -> (resp :VersionResponse);
   # The daemon's version. Never fails.
@@ -298,4 +312,15 @@ interface Berth {
   # Errors: invalidArgument (bad filter, or `since` past the newest event),
   # failedPrecondition (events after `since` were pruned; the message names
   # the oldest kept).
+
+  listNodes @18 (req :ListNodesRequest) -> (resp :ListNodesResponse);
+  # Every node this berthd's node knows, itself first, up or down, with its
+  # containers and tasks. Errors: failedPrecondition (berthd publishes no
+  # actors: started without --actor-address).
+  atNode @19 (req :AtNodeRequest) -> (resp :AtNodeResponse, berth :Berth);
+  # The named node's Berth: every call on it goes to that node's actors, so
+  # its containers run there. Task logs are files on that node and are not
+  # served through another. Errors: invalidArgument (bad name), notFound (no
+  # node of that name), unavailable (it is down), failedPrecondition (no
+  # --actor-address).
 }

@@ -531,7 +531,65 @@ class berth_service final : public Berth::Server {
         });
   }
 
+  kj::Promise<void> listNodes(ListNodesContext ctx) override {
+    if (!cfg_.node) return no_cluster(ctx);
+    return answer<std::vector<node_status>>(
+        ctx, cfg_.node,
+        [](auto resp, const std::vector<node_status>& xs) {
+          auto list = resp.initNodes(static_cast<unsigned>(xs.size()));
+          for (unsigned i = 0; i < xs.size(); ++i) {
+            list[i].setName(xs[i].name);
+            list[i].setAddress(xs[i].address);
+            list[i].setUp(xs[i].up);
+            list[i].setReason(xs[i].why);
+            list[i].setContainers(xs[i].containers);
+            list[i].setTasks(xs[i].tasks);
+          }
+        },
+        node_list_atom::value);
+  }
+
+  // A Berth on the same connection (same gate, same peer) whose calls go to
+  // the named node's actors.
+  kj::Promise<void> atNode(AtNodeContext ctx) override {
+    if (!cfg_.node) return no_cluster(ctx);
+    std::string name = ctx.getParams().getReq().getName().cStr();
+    return ask<node_info>(bridge_, cfg_.node, node_lookup_atom::value, name)
+        .then([this, ctx](caf::expected<node_info> info) mutable {
+          auto results = ctx.getResults();
+          if (!info) {
+            ac::fill(results.initResp().initError(), info.error());
+            return;
+          }
+          berth_actors there;
+          there.registry = info->registry;
+          there.images = info->images;
+          there.events = info->events;
+          auto handles = std::make_shared<berth_handles>();
+          handles->set(std::move(there));
+          auto cfg = cfg_;
+          // Task logs are files on their node: served only by the node itself.
+          if (info->registry != actors_->registry()) cfg.state_dir.clear();
+          auto bridge = bridge_;
+          bridge.actors = handles;
+          results.setBerth(
+              gate_
+                  ->guard(kj::heap<berth_service>(bridge, handles, cfg, kj::addRef(*gate_), peer_),
+                          capnp::Schema::from<Berth>())
+                  .castAs<Berth>());
+        });
+  }
+
  private:
+  template <class Ctx>
+  kj::Promise<void> no_cluster(Ctx& ctx) {
+    ac::fill(ctx.getResults().initResp().initError(),
+             make_error(errc::failed_precondition,
+                        "this berthd is not a node of a cluster: it publishes no actors (start "
+                        "it with --actor-address, and --join to join others)"));
+    return kj::READY_NOW;
+  }
+
   // Asks `dest`; fills the response's error, or lets `ok` fill the rest.
   template <class Reply, class Ctx, class Handle, class Ok, class... Ts>
   kj::Promise<void> answer(Ctx ctx, const Handle& dest, Ok ok, Ts... xs) {

@@ -19,6 +19,7 @@
 
 #include "actors/daemon/berth_handles.hpp"
 #include "actors/daemon/events.hpp"
+#include "actors/daemon/node_messages.hpp"
 #include "actors/daemon/registry_actor.hpp"
 #include "actors/images/images_actor.hpp"
 #include "actors/runtime/io_thread.hpp"
@@ -30,6 +31,9 @@ struct api_server_config {
   std::string state_dir;          // where task logs are (<state>/<ns>/<id>/task.log); "": elsewhere
   std::optional<gid_t> group;     // members may connect besides root
   std::string version = "0.1.0";  // what `version` answers
+  // This berthd's node actor when it publishes its actors (listNodes,
+  // atNode); null otherwise.
+  node_actor node;
 };
 
 // Binds and starts accepting; returns once the socket is in place. Throws

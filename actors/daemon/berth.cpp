@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "actors/daemon/node_messages.hpp"
 #include "actors/errors.hpp"
 
 namespace berth {
@@ -47,6 +48,7 @@ void add_berth_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<registry_actor>("berth.registry_actor");
   cfg.add_message_type<events_actor>("berth.events_actor");
   cfg.add_message_type<supervisor_actor>("berth.supervisor_actor");
+  add_node_types(cfg);
 }
 
 namespace {

@@ -22,6 +22,7 @@
 #include "actors/daemon/api_server.hpp"
 #include "actors/daemon/berth.hpp"
 #include "actors/daemon/daemon_config.hpp"
+#include "actors/node/node_actor.hpp"
 #include "actors/node/node_endpoint.hpp"
 
 namespace {
@@ -101,6 +102,8 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", tls.cert, "this node's certificate (PEM)");
   app.add_option("--tls-key", tls.key, "its private key (PEM)");
   app.add_option("--tls-ca", tls.ca, "the CA a peer's certificate must be signed by (PEM)");
+  std::vector<std::string> join;
+  app.add_option("--join", join, "join the node whose actors are at HOST:PORT (repeatable)");
   app.add_flag("--insecure-actors", insecure_actors,
                "publish plain actor messages, without TLS (loopback addresses only)");
   try {
@@ -150,10 +153,18 @@ int main(int argc, char** argv) {
     actors_at->tls = tls;
     actors_at->insecure = insecure_actors;
     if (auto why = berth::check_endpoint(*actors_at)) die(*why);
+    if (actors_at->port == 0) die("--actor-address needs the port peers reach it on; 0 is not one");
     if (node_name.empty()) node_name = host_name();
     if (auto why = berth::check_node_name(node_name)) die(*why);
-  } else if (insecure_actors || !node_name.empty()) {
-    die("--node and --insecure-actors need --actor-address");
+    for (auto& peer : join) {
+      try {
+        berth::parse_actor_address(peer, "--join");
+      } catch (const std::invalid_argument& e) {
+        die(e.what());
+      }
+    }
+  } else if (insecure_actors || !node_name.empty() || !join.empty()) {
+    die("--node, --join and --insecure-actors need --actor-address");
   }
   auto shim = cfg.shim_binary.empty() ? default_shim_binary() : cfg.shim_binary;
   auto group = resolve_group(cfg.group);
@@ -201,13 +212,16 @@ int main(int argc, char** argv) {
     api.group = group;
     // Published before the socket appears, which tells that berthd is ready.
     if (actors_at) {
-      auto node = berth::spawn_node(sys, node_name, b.handles);
-      actors_at->port = berth::publish_node(node, *actors_at);
+      auto node = berth::spawn_node(sys, {node_name, *actors_at, join}, b.handles);
+      berth::publish_node(node, *actors_at);
+      api.node = node;
       spdlog::info("node {} publishes its actors on {}", node_name, actors_at->describe());
     }
     berth::start_api_server(io, sys, b.handles, api);
   } catch (const std::exception& e) {
-    die(e.what());
+    // The actor system runs: exit() would destroy it under its own threads.
+    std::cerr << "berthd: " << e.what() << "\n";
+    std::_Exit(1);
   }
   spdlog::info(
       "berthd ready on {} (root {}, state {}; recovered {} containers, {} tasks, "

@@ -70,20 +70,21 @@ int main(int argc, char** argv) {
 
   auto handles = std::make_shared<berth::berth_handles>();
   berth::berth_actors actors;
-  actors.registry = node->registry;
-  actors.images = node->images;
-  actors.events = node->events;
+  actors.registry = node->info.registry;
+  actors.images = node->info.images;
+  actors.events = node->info.events;
   handles->set(std::move(actors));
   auto io = std::make_shared<berth::io_thread>();
   try {
     berth::api_server_config api;
     api.socket_path = socket_path;
-    api.state_dir = "";  // task logs are files on the node: refused with a reason
+    api.state_dir = "";     // task logs are files on the node: refused with a reason
+    api.node = node->node;  // nodes ls and --node go through the node's membership
     berth::start_api_server(io, sys, handles, api);
   } catch (const std::exception& e) {
     answer_error(berth::errc::internal, e.what());
   }
-  std::cout << "ready " << node->name << std::endl;
+  std::cout << "ready " << node->info.name << std::endl;
 
   // Until the CLI is done (it closes the pipe, or dies).
   char c;

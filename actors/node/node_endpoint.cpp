@@ -103,9 +103,13 @@ caf::error connect_error(caf::actor_system& sys, const actor_endpoint& ep, const
 
 }  // namespace
 
+std::string host_port(const actor_endpoint& ep) {
+  auto h = ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host;
+  return h + ":" + std::to_string(ep.port);
+}
+
 std::string actor_endpoint::describe() const {
-  auto h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return std::string(insecure ? "tcp://" : "tls://") + h + ":" + std::to_string(port);
+  return std::string(insecure ? "tcp://" : "tls://") + host_port(*this);
 }
 
 actor_endpoint parse_actor_address(const std::string& text, const std::string& flag) {
@@ -167,7 +171,6 @@ void prepare_actor_network(caf::actor_system_config& cfg, const actor_endpoint& 
     cfg.openssl_cafile = ep.tls.ca;
   }
   cfg.set("middleman.app-identifiers", std::vector<std::string>{ep.message_set});
-  add_node_types(cfg);
 }
 
 std::uint16_t publish_node(const node_actor& node, const actor_endpoint& ep) {
@@ -179,16 +182,19 @@ std::uint16_t publish_node(const node_actor& node, const actor_endpoint& ep) {
   return *bound;
 }
 
-caf::expected<node_info> connect_node(caf::actor_system& sys, const actor_endpoint& ep,
-                                      std::chrono::milliseconds timeout) {
+caf::expected<connected_node> connect_node(caf::actor_system& sys, const actor_endpoint& ep,
+                                           std::chrono::milliseconds timeout) {
   auto remote = ep.insecure ? caf::io::remote_actor<node_actor>(sys, ep.host, ep.port)
                             : caf::openssl::remote_actor<node_actor>(sys, ep.host, ep.port);
   if (!remote) return connect_error(sys, ep, remote.error());
   caf::scoped_actor self{sys};
-  caf::expected<node_info> out{caf::error{}};
+  caf::expected<connected_node> out{caf::error{}};
   self->request(*remote, timeout, node_hello_atom::value, ep.message_set)
-      .receive([&](node_info& info) { out = std::move(info); },
-               [&](caf::error& err) { out = connect_error(sys, ep, err); });
+      .receive(
+          [&](node_info& info) {
+            out = connected_node{*remote, std::move(info)};
+          },
+          [&](caf::error& err) { out = connect_error(sys, ep, err); });
   return out;
 }
 

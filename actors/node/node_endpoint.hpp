@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "actors/node/node_actor.hpp"
+#include "actors/daemon/node_messages.hpp"
 
 namespace berth {
 
@@ -43,6 +43,9 @@ bool is_loopback(const std::string& host);
 // insecure needs a loopback host; one of the two is required.
 std::optional<std::string> check_endpoint(const actor_endpoint& ep);
 
+// "HOST:PORT" as peers write it (IPv6 in brackets).
+std::string host_port(const actor_endpoint& ep);
+
 // Loads CAF's middleman (and its OpenSSL manager unless insecure) into cfg,
 // with the TLS files and the message set as CAF's application identifier.
 void prepare_actor_network(caf::actor_system_config& cfg, const actor_endpoint& ep);
@@ -55,7 +58,11 @@ std::uint16_t publish_node(const node_actor& node, const actor_endpoint& ep);
 // (actors/errors.hpp) that names the endpoint and why: unavailable when it
 // cannot be reached or the TLS handshake fails, failed_precondition when it
 // speaks another message set.
-caf::expected<node_info> connect_node(caf::actor_system& sys, const actor_endpoint& ep,
-                                      std::chrono::milliseconds timeout);
+struct connected_node {
+  node_actor node;  // its node actor (lookup and list go through it)
+  node_info info;   // what its hello answered
+};
+caf::expected<connected_node> connect_node(caf::actor_system& sys, const actor_endpoint& ep,
+                                           std::chrono::milliseconds timeout);
 
 }  // namespace berth

@@ -96,9 +96,11 @@ void berthd_process::start() {
     ::dup2(null, 0);
     ::dup2(log, 1);
     ::dup2(log, 2);
-    std::vector<std::string> argv = {berthd_binary(), "--root",      root(),
-                                     "--state",       state(),       "--shim-binary",
-                                     shim_binary(),   "--log-level", "debug"};
+    std::vector<std::string> argv = opts_.wrapper;
+    std::vector<std::string> daemon = {berthd_binary(), "--root",      root(),
+                                       "--state",       state(),       "--shim-binary",
+                                       shim_binary(),   "--log-level", "debug"};
+    argv.insert(argv.end(), daemon.begin(), daemon.end());
     for (auto& a : opts_.extra_args) argv.push_back(a);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

@@ -19,6 +19,9 @@ class berthd_process {
  public:
   struct options {
     std::vector<std::string> extra_args;  // e.g. {"--config", path}
+    // A command berthd runs under, which execs it in place (same pid), e.g.
+    // {"/usr/sbin/ip", "netns", "exec", "NAME"}.
+    std::vector<std::string> wrapper{};
     std::chrono::seconds ready_timeout{30};
   };
 

@@ -2,8 +2,6 @@
 // (CAF's middleman and OpenSSL module), `berth --actor` drives them with
 // actor messages, and peers that should not get in do not.
 #include <dirent.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -19,6 +17,7 @@
 #include "actors/errors.hpp"
 #include "actors/node/node_endpoint.hpp"
 #include "berth_runner.hpp"
+#include "cluster_fixture.hpp"
 #include "tests/support/berthd_process.hpp"
 #include "tests/support/test_certificates.hpp"
 
@@ -26,39 +25,11 @@ using namespace berth::test;
 
 namespace {
 
-// A TCP port free on loopback right now (the kernel's pick, released).
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-struct pki {
-  test_ca ca{"berth-test-ca"};
-  test_ca other_ca{"someone-else"};
-  certificate node = ca.issue("node-a");
-  certificate client = ca.issue("client");
-  certificate stranger = other_ca.issue("stranger");
-};
-
-pki& certs() {
-  static pki p;
-  return p;
-}
-
 // One TLS-publishing berthd for the program.
 struct tls_node {
   std::uint16_t port = free_port();
   std::string actor = "127.0.0.1:" + std::to_string(port);
-  berthd_process d{berthd_process::options{{"--node", "node-a", "--actor-address", actor,
-                                            "--tls-cert", certs().node.cert, "--tls-key",
-                                            certs().node.key, "--tls-ca", certs().ca.cert()}}};
+  berthd_process d{berthd_process::options{node_flags("node-a", actor)}};
 };
 
 tls_node& node() {
@@ -211,8 +182,8 @@ TEST_CASE("a peer speaking another message set is refused at connection", "[clus
   auto ok = berth::connect_node(sys2, same, std::chrono::seconds(10));
   INFO((ok ? std::string() : berth::error_message(ok.error())));
   REQUIRE(ok);
-  CHECK(ok->name == "node-a");
-  CHECK(ok->registry);
+  CHECK(ok->info.name == "node-a");
+  CHECK(ok->info.registry);
 }
 
 TEST_CASE("plain actor messages only on loopback, and only when asked for", "[cluster][actors]") {

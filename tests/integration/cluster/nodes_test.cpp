@@ -1,0 +1,167 @@
+// Two berthd nodes that joined each other run each other's containers:
+// first on loopback, then in two network namespaces joined by a veth pair,
+// as two machines would be. A node killed -9 is reported down, calls for it
+// fail at once naming it, and once restarted it rejoins with its tasks.
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "berth_runner.hpp"
+#include "cluster_fixture.hpp"
+#include "tests/support/berthd_process.hpp"
+
+using namespace berth::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* kImage = "local/busybox:latest";
+
+// `berth --address (node's socket) --node TARGET args…`
+berth_result through(const berthd_process& via, const std::string& target,
+                     std::vector<std::string> args) {
+  args.insert(args.begin(), {"--node", target});
+  return run_berth_at(via.address(), std::move(args));
+}
+
+std::string pid_of(const std::string& table, const std::string& id) {
+  auto at = table.find("\n" + id + " ");
+  if (at == std::string::npos) return "";
+  auto rest = table.substr(at + 1 + id.size());
+  auto first = rest.find_first_not_of(' ');
+  return rest.substr(first, rest.find(' ', first) - first);
+}
+
+// The whole story between nodes a and b, whatever carries their traffic.
+void two_nodes(berthd_process& a, berthd_process& b, const std::string& b_address) {
+  auto id = "across-" + std::to_string(::getpid());
+  REQUIRE(node_shows(a.address(), "b", "up"));
+  REQUIRE(node_shows(b.address(), "a", "up"));
+
+  // Through a, on b: the output comes back, and the container was b's.
+  auto hi = through(
+      a, "b", {"run", "--rm", "--rootfs", b.rootfs(), kImage, id + "-rm", "echo", "hi from b"});
+  INFO(hi.err);
+  CHECK(hi.exit_code == 0);
+  CHECK(hi.out == "hi from b\n");
+
+  auto started = through(a, "b", {"run", "-d", "--rootfs", b.rootfs(), kImage, id, "sleep", "600"});
+  INFO(started.err);
+  REQUIRE(started.exit_code == 0);
+  auto on_b = run_berth_at(b.address(), {"t", "ls"}).out;
+  CHECK(on_b.find(id + " ") != std::string::npos);
+  CHECK(run_berth_at(a.address(), {"t", "ls"}).out.find(id + " ") == std::string::npos);
+  auto pid = pid_of(on_b, id);
+  REQUIRE_FALSE(pid.empty());
+
+  // And the other way round: b reaches a's (empty) task list.
+  auto back = through(b, "a", {"t", "ls"});
+  CHECK(back.exit_code == 0);
+  CHECK(back.out.find(id + " ") == std::string::npos);
+
+  // exec across; logs stay on their node and say so.
+  auto exec = through(a, "b", {"t", "exec", "--exec-id", "e1", id, "echo", "exec on b"});
+  INFO(exec.err);
+  CHECK(exec.exit_code == 0);
+  CHECK(exec.out == "exec on b\n");
+  auto logs = through(a, "b", {"t", "logs", id});
+  CHECK(logs.exit_code == 1);
+  CHECK(logs.err.find("is on its node") != std::string::npos);
+
+  // Both nodes list both, with b's container and task counted.
+  auto listed = run_berth_at(a.address(), {"nodes", "ls"}).out;
+  INFO(listed);
+  CHECK(listed.find(b_address) != std::string::npos);
+  CHECK(node_shows(a.address(), "b", "up"));
+
+  // b is killed: a says so within 5 s, calls for b fail at once naming it,
+  // and a keeps serving its own.
+  b.kill9();
+  CHECK(node_shows(a.address(), "b", "down", 5s));
+  auto refused = through(a, "b", {"c", "ls"});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("node b at " + b_address + " is down") != std::string::npos);
+  CHECK(run_berth_at(a.address(), {"c", "ls"}).exit_code == 0);
+  auto unknown = through(a, "c", {"c", "ls"});
+  CHECK(unknown.err.find("no node c in this cluster") != std::string::npos);
+
+  // b comes back (with its --join): it rejoins, and its task ran on.
+  b.start();
+  CHECK(node_shows(a.address(), "b", "up"));
+  auto again = through(a, "b", {"t", "ls"}).out;
+  INFO(again);
+  CHECK(pid_of(again, id) == pid);
+  CHECK(again.find("RUNNING") != std::string::npos);
+
+  CHECK(through(a, "b", {"t", "rm", "-f", id}).exit_code == 0);
+  CHECK(through(a, "b", {"c", "rm", id}).exit_code == 0);
+}
+
+// Two network namespaces joined by a veth pair (10.231.N.1 and .2).
+struct veth_pair {
+  std::string tag = std::to_string(::getpid() % 100000);
+  std::string ns_a = "berth-a-" + tag, ns_b = "berth-b-" + tag;
+  std::string subnet = "10.231." + std::to_string(::getpid() % 250) + ".";
+  bool ok = true;
+
+  veth_pair() {
+    for (auto& cmd : std::vector<std::string>{
+             "ip netns add " + ns_a,
+             "ip netns add " + ns_b,
+             "ip link add vb" + tag + "a netns " + ns_a + " type veth peer name vb" + tag +
+                 "b netns " + ns_b,
+             "ip -n " + ns_a + " addr add " + subnet + "1/24 dev vb" + tag + "a",
+             "ip -n " + ns_b + " addr add " + subnet + "2/24 dev vb" + tag + "b",
+             "ip -n " + ns_a + " link set vb" + tag + "a up",
+             "ip -n " + ns_b + " link set vb" + tag + "b up",
+             "ip -n " + ns_a + " link set lo up",
+             "ip -n " + ns_b + " link set lo up",
+         })
+      if (std::system((cmd + " 2>&1").c_str()) != 0) {
+        UNSCOPED_INFO("failed: " << cmd);
+        ok = false;
+      }
+  }
+  // Runs berthd in the namespace's network only: `ip netns exec` would also
+  // remount /sys, hiding the cgroup mounts runc needs.
+  std::vector<std::string> enter(const std::string& ns) const {
+    return {"/usr/bin/nsenter", "--net=/run/netns/" + ns, "--"};
+  }
+  ~veth_pair() {
+    std::system(("ip netns del " + ns_a + " 2>/dev/null").c_str());
+    std::system(("ip netns del " + ns_b + " 2>/dev/null").c_str());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("two nodes on loopback run each other's containers", "[cluster][nodes]") {
+  auto a_at = "127.0.0.1:" + std::to_string(free_port());
+  auto b_at = "127.0.0.1:" + std::to_string(free_port());
+  berthd_process a{berthd_process::options{node_flags("a", a_at)}};
+  auto b_flags = node_flags("b", b_at);
+  b_flags.insert(b_flags.end(), {"--join", a_at});
+  berthd_process b{berthd_process::options{b_flags}};
+  two_nodes(a, b, b_at);
+  // Stopping takes berthd a while; a kill is as good here (shims are
+  // deleted by the destructors either way).
+  a.kill9();
+  b.kill9();
+}
+
+TEST_CASE("two nodes in two network namespaces joined by a veth pair", "[cluster][nodes]") {
+  veth_pair net;
+  REQUIRE(net.ok);
+  auto a_at = net.subnet + "1:7731";
+  auto b_at = net.subnet + "2:7732";
+  berthd_process a{berthd_process::options{node_flags("a", a_at), net.enter(net.ns_a)}};
+  auto b_flags = node_flags("b", b_at);
+  b_flags.insert(b_flags.end(), {"--join", a_at});
+  berthd_process b{berthd_process::options{b_flags, net.enter(net.ns_b)}};
+  two_nodes(a, b, b_at);
+  a.kill9();
+  b.kill9();
+}
