@@ -300,13 +300,19 @@ class subscription final : public wire::api::Subscription::Server {
 
 class berth_service final : public Berth::Server {
  public:
+  // `log_node`: the node actor of the node whose actors these are, when that
+  // is not this berthd (its task logs are read there).
   berth_service(api_bridge bridge, std::shared_ptr<const berth_handles> actors,
-                const api_server_config& cfg, kj::Own<call_gate> gate, api_peer peer)
+                const api_server_config& cfg, kj::Own<call_gate> gate, api_peer peer,
+                caf::actor log_node = {})
       : gate_(kj::mv(gate)),
         bridge_(with_caller(std::move(bridge))),
         actors_(std::move(actors)),
         cfg_(cfg),
-        peer_(std::move(peer)) {}
+        peer_(std::move(peer)),
+        log_node_(log_node                 ? std::move(log_node)
+                  : cfg_.state_dir.empty() ? caf::actor_cast<caf::actor>(cfg_.node)
+                                           : caf::actor{}) {}
 
   ~berth_service() noexcept(false) {
     caf::anon_send_exit(bridge_.caller, caf::exit_reason::user_shutdown);
@@ -568,15 +574,19 @@ class berth_service final : public Berth::Server {
           auto handles = std::make_shared<berth_handles>();
           handles->set(std::move(there));
           auto cfg = cfg_;
-          // Task logs are files on their node: served only by the node itself.
-          if (info->registry != actors_->registry()) cfg.state_dir.clear();
+          // Task logs are files on their node: another node's are read there.
+          caf::actor log_node;
+          if (info->registry != actors_->registry()) {
+            cfg.state_dir.clear();
+            log_node = info->node;
+          }
           auto bridge = bridge_;
           bridge.actors = handles;
-          results.setBerth(
-              gate_
-                  ->guard(kj::heap<berth_service>(bridge, handles, cfg, kj::addRef(*gate_), peer_),
-                          capnp::Schema::from<Berth>())
-                  .castAs<Berth>());
+          results.setBerth(gate_
+                               ->guard(kj::heap<berth_service>(bridge, handles, cfg,
+                                                               kj::addRef(*gate_), peer_, log_node),
+                                       capnp::Schema::from<Berth>())
+                               .castAs<Berth>());
         });
   }
 
@@ -626,7 +636,7 @@ class berth_service final : public Berth::Server {
                    : cfg_.state_dir + "/" + h.info.ns + "/" + h.info.id + "/task.log";
     // Calls on the task count against this connection's bound too.
     return gate_
-        ->guard(make_task_capability(bridge_, h.task, h.info.ns, h.info.id, log, peer_),
+        ->guard(make_task_capability(bridge_, h.task, h.info.ns, h.info.id, log, log_node_, peer_),
                 capnp::Schema::from<wire::api::Task>())
         .castAs<wire::api::Task>();
   }
@@ -637,6 +647,7 @@ class berth_service final : public Berth::Server {
   std::shared_ptr<const berth_handles> actors_;
   api_server_config cfg_;
   api_peer peer_;  // the client, whose host paths are checked as its own
+  caf::actor log_node_;
 };
 
 // ---- the socket ----------------------------------------------------------------

@@ -11,6 +11,7 @@
 
 #include "actors/daemon/api_convert.hpp"
 #include "actors/daemon/client_paths.hpp"
+#include "actors/daemon/node_messages.hpp"
 #include "actors/daemon/registry_actor.hpp"
 #include "actors/daemon/task_log_reader.hpp"
 #include "actors/errors.hpp"
@@ -22,15 +23,18 @@ namespace {
 using wire::api::Task;
 namespace ac = api_convert;
 
+constexpr std::size_t kLogBatchBytes = 256 * 1024;  // one batch sent at a time
+
 class task_service final : public Task::Server {
  public:
   task_service(api_bridge bridge, task_actor task, std::string ns, std::string id,
-               std::string log_path, api_peer peer)
+               std::string log_path, caf::actor log_node, api_peer peer)
       : bridge_(with_caller(std::move(bridge))),
         task_(std::move(task)),
         ns_(std::move(ns)),
         id_(std::move(id)),
         log_path_(std::move(log_path)),
+        log_node_(std::move(log_node)),
         peer_(std::move(peer)),
         registry_(bridge_.actors ? bridge_.actors->registry() : registry_actor{}) {}
 
@@ -199,14 +203,19 @@ class task_service final : public Task::Server {
     return err;
   }
 
-  kj::Promise<void> stream_log(kj::Timer& timer, wire::api::LogSink::Client sink,
-                               std::shared_ptr<task_log_reader> reader, std::int64_t since,
+  // The next batch of the log, from the file here or from a cursor on the
+  // task's node.
+  using log_batches = std::function<kj::Promise<std::vector<log_record>>()>;
+  kj::Promise<void> stream_log(kj::Timer& timer, wire::api::LogSink::Client sink, log_batches next,
                                bool follow);
+  kj::Promise<void> send_batch(kj::Timer& timer, wire::api::LogSink::Client sink, log_batches next,
+                               bool follow, std::vector<log_record> batch);
 
   api_bridge bridge_;
   task_actor task_;
   std::string ns_, id_, log_path_;
-  api_peer peer_;  // the client, whose host paths are checked as its own
+  caf::actor log_node_;  // without log_path_: the node actor of the task's node
+  api_peer peer_;        // the client, whose host paths are checked as its own
   // The registry that handed out task_ (see find_again).
   registry_actor registry_;
   kj::Maybe<kj::ForkedPromise<void>> finding_;
@@ -220,10 +229,16 @@ class task_service final : public Task::Server {
 // the task has stopped and the log has no more. Lines are "TIME STREAM TAG
 // TEXT" (CRI); task_log_reader.hpp parses them.
 kj::Promise<void> task_service::stream_log(kj::Timer& timer, wire::api::LogSink::Client sink,
-                                           std::shared_ptr<task_log_reader> reader,
-                                           std::int64_t since, bool follow) {
-  constexpr std::size_t kBatchBytes = 256 * 1024;
-  auto batch = reader->next(kBatchBytes, since);
+                                           log_batches next, bool follow) {
+  return next().then([this, &timer, sink, next,
+                      follow](std::vector<log_record> batch) mutable -> kj::Promise<void> {
+    return send_batch(timer, kj::mv(sink), kj::mv(next), follow, kj::mv(batch));
+  });
+}
+
+kj::Promise<void> task_service::send_batch(kj::Timer& timer, wire::api::LogSink::Client sink,
+                                           log_batches next, bool follow,
+                                           std::vector<log_record> batch) {
   if (!batch.empty()) {
     auto sends = kj::heapArrayBuilder<kj::Promise<void>>(batch.size());
     for (auto& r : batch) {
@@ -234,53 +249,78 @@ kj::Promise<void> task_service::stream_log(kj::Timer& timer, wire::api::LogSink:
       req.setPartial(r.partial);
       sends.add(req.send().ignoreResult());
     }
-    return kj::joinPromises(sends.finish())
-        .then([this, &timer, sink, reader, since, follow]() mutable {
-          return stream_log(timer, sink, reader, since, follow);
-        });
+    return kj::joinPromises(sends.finish()).then([this, &timer, sink, next, follow]() mutable {
+      return stream_log(timer, sink, next, follow);
+    });
   }
   if (!follow) return kj::READY_NOW;
   return ask<task_info>(bridge_, task_, task_info_atom::value)
-      .then([this, &timer, sink, reader,
-             since](caf::expected<task_info> i) mutable -> kj::Promise<void> {
+      .then([this, &timer, sink, next](caf::expected<task_info> i) mutable -> kj::Promise<void> {
         bool over = !i || i->status == task_status::stopped;
-        if (over) return stream_log(timer, sink, reader, since, false);
-        return timer.afterDelay(200 * kj::MILLISECONDS)
-            .then([this, &timer, sink, reader, since]() mutable {
-              return stream_log(timer, sink, reader, since, true);
-            });
+        if (over) return stream_log(timer, sink, next, false);
+        return timer.afterDelay(200 * kj::MILLISECONDS).then([this, &timer, sink, next]() mutable {
+          return stream_log(timer, sink, next, true);
+        });
       });
 }
 
 kj::Promise<void> task_service::logs(LogsContext ctx) {
   auto r = ctx.getParams().getReq();
-  if (log_path_.empty()) {
-    // Served by a gateway to another node (berth --actor): the log is a
-    // file on that node, which actor messages do not carry.
+  auto& timer = *bridge_.timer;
+  auto failed = [ctx, this](kj::Exception&& e) mutable {
     ac::fill(ctx.getResults().initResp().initError(),
-             make_error(errc::not_implemented, "the log of task " + ns_ + "/" + id_ +
-                                                   " is on its node; read it there (berth t logs "
-                                                   "over the node's socket)"));
-    return kj::READY_NOW;
+             make_error(errc::unavailable, "cannot send the log of task " + ns_ + "/" + id_ + ": " +
+                                               e.getDescription().cStr()));
+  };
+  std::int64_t since = r.getSince();
+  auto tail = static_cast<std::uint64_t>(std::max<std::int64_t>(r.getTail(), 0));
+  if (log_path_.empty()) {
+    if (!log_node_) {
+      ac::fill(ctx.getResults().initResp().initError(),
+               make_error(errc::not_implemented,
+                          "the log of task " + ns_ + "/" + id_ + " is on its node; read it there"));
+      return kj::READY_NOW;
+    }
+    // The log is a file on the task's node: read there, batch by batch.
+    return ask<log_cursor_actor>(bridge_, caf::actor_cast<node_actor>(log_node_),
+                                 node_open_log_atom::value, ns_, id_, tail)
+        .then([this, ctx, &timer, since, follow = r.getFollow()](
+                  caf::expected<log_cursor_actor> cursor) mutable -> kj::Promise<void> {
+          if (!cursor) {
+            ac::fill(ctx.getResults().initResp().initError(), cursor.error());
+            return kj::READY_NOW;
+          }
+          auto next = [this, cursor = *cursor, since] {
+            return ask<std::vector<log_record>>(bridge_, cursor, log_next_atom::value,
+                                                std::uint64_t{kLogBatchBytes}, since)
+                .then([](caf::expected<std::vector<log_record>> batch) {
+                  if (!batch)
+                    kj::throwFatalException(
+                        kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
+                                      kj::heapString(error_message(batch.error()).c_str())));
+                  return kj::mv(*batch);
+                });
+          };
+          return stream_log(timer, ctx.getParams().getReq().getSink(), next, follow);
+        })
+        .catch_(kj::mv(failed));
   }
   auto reader = std::make_shared<task_log_reader>(log_path_);
-  if (r.getTail() > 0) reader->tail(static_cast<std::uint64_t>(r.getTail()));
+  if (tail > 0) reader->tail(tail);
   if (reader->empty() && !r.getFollow()) return kj::READY_NOW;  // nothing logged yet
-  auto& timer = *bridge_.timer;
-  return stream_log(timer, r.getSink(), reader, r.getSince(), r.getFollow())
-      .catch_([ctx, this](kj::Exception&& e) mutable {
-        ac::fill(ctx.getResults().initResp().initError(),
-                 make_error(errc::unavailable, "cannot send the log of task " + ns_ + "/" + id_ +
-                                                   ": " + e.getDescription().cStr()));
-      });
+  auto next = [reader, since] {
+    return kj::Promise<std::vector<log_record>>(reader->next(kLogBatchBytes, since));
+  };
+  return stream_log(timer, r.getSink(), next, r.getFollow()).catch_(kj::mv(failed));
 }
 
 }  // namespace
 
 wire::api::Task::Client make_task_capability(api_bridge bridge, task_actor task, std::string ns,
-                                             std::string id, std::string log_path, api_peer peer) {
+                                             std::string id, std::string log_path,
+                                             caf::actor log_node, api_peer peer) {
   return kj::heap<task_service>(std::move(bridge), std::move(task), std::move(ns), std::move(id),
-                                std::move(log_path), std::move(peer));
+                                std::move(log_path), std::move(log_node), std::move(peer));
 }
 
 wire::api::Task::Client make_failed_task_capability(caf::error why) {

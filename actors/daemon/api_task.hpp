@@ -3,6 +3,7 @@
 #pragma once
 
 #include <kj/memory.h>
+#include <caf/actor.hpp>
 #include <caf/error.hpp>
 
 #include <string>
@@ -15,11 +16,13 @@
 namespace berth {
 
 // Calls go to `task`; a task that has ended answers not_found. `log_path` is
-// the task's CRI-format log, which `logs` streams. The host paths `peer`
-// names (stdio of exec and attach, checkpoint paths) are checked as its own
-// (client_paths.hpp) before the task sees them.
+// the task's CRI-format log, which `logs` streams; for a task on another node
+// it is empty and `log_node` (that node's node actor) reads the log there.
+// The host paths `peer` names (stdio of exec and attach, checkpoint paths)
+// are checked as its own (client_paths.hpp) before the task sees them.
 wire::api::Task::Client make_task_capability(api_bridge bridge, task_actor task, std::string ns,
-                                             std::string id, std::string log_path, api_peer peer);
+                                             std::string id, std::string log_path,
+                                             caf::actor log_node, api_peer peer);
 
 // A Task whose every call fails with `why`: what createTask hands out when
 // the create failed, so calls pipelined on it report the real reason.

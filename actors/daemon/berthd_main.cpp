@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
     api.group = group;
     // Published before the socket appears, which tells that berthd is ready.
     if (actors_at) {
-      auto node = berth::spawn_node(sys, {node_name, *actors_at, join}, b.handles);
+      auto node = berth::spawn_node(sys, {node_name, *actors_at, join, cfg.state}, b.handles);
       berth::publish_node(node, *actors_at);
       api.node = node;
       spdlog::info("node {} publishes its actors on {}", node_name, actors_at->describe());

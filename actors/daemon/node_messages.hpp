@@ -14,6 +14,7 @@
 
 #include "actors/daemon/events.hpp"
 #include "actors/daemon/registry_actor.hpp"
+#include "actors/daemon/task_log_reader.hpp"
 #include "actors/images/images_actor.hpp"
 
 namespace berth {
@@ -28,6 +29,8 @@ using node_hello_atom = caf::atom_constant<caf::atom("nodeHello")>;
 using node_join_atom = caf::atom_constant<caf::atom("nodeJoin")>;
 using node_lookup_atom = caf::atom_constant<caf::atom("nodeLookup")>;
 using node_list_atom = caf::atom_constant<caf::atom("nodeList")>;
+using node_open_log_atom = caf::atom_constant<caf::atom("nodeLog")>;
+using log_next_atom = caf::atom_constant<caf::atom("logNext")>;
 
 // A node and where its actors are published ("HOST:PORT").
 struct peer_address {
@@ -48,13 +51,20 @@ struct node_info {
   registry_actor registry;
   images_actor images;
   events_actor events;
+  caf::actor node;  // its node actor (a node_actor; untyped: the type names this struct)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_info& x) {
   return f(caf::meta::type_name("berth.node_info"), x.name, x.message_set, x.address, x.registry,
-           x.images, x.events);
+           x.images, x.events, x.node);
 }
+
+// A task's log read on its node, a batch at a time (task_log_reader there):
+// next(max bytes, since ns) -> whole records, empty once all there is was
+// read. It ends a minute after its last request.
+using log_cursor_actor = caf::typed_actor<
+    caf::replies_to<log_next_atom, std::uint64_t, std::int64_t>::with<std::vector<log_record>>>;
 
 // One row of `berth nodes ls`.
 struct node_status {
@@ -83,11 +93,15 @@ typename Inspector::result_type inspect(Inspector& f, node_status& x) {
 // - lookup(name): the named node's info, through this node (not_found for a
 //   node nobody joined, unavailable for one that is down).
 // - list: every node this one knows with its state and counts.
+// - open_log(ns, id, tail lines): a cursor over a task's log on this node
+//   (the log is a file here; other nodes read it through the cursor).
 using node_actor = caf::typed_actor<
     caf::replies_to<node_hello_atom, std::string>::with<node_info>,
     caf::replies_to<node_join_atom, peer_address, caf::actor>::with<std::vector<peer_address>>,
     caf::replies_to<node_lookup_atom, std::string>::with<node_info>,
-    caf::replies_to<node_list_atom>::with<std::vector<node_status>>>;
+    caf::replies_to<node_list_atom>::with<std::vector<node_status>>,
+    caf::replies_to<node_open_log_atom, std::string, std::string,
+                    std::uint64_t>::with<log_cursor_actor>>;
 
 // Announces the types above.
 void add_node_types(caf::actor_system_config& cfg);

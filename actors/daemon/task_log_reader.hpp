@@ -9,6 +9,8 @@
 
 #include <sys/types.h>
 
+#include <caf/meta/type_name.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,6 +27,11 @@ struct log_record {
   bool partial = false;      // tag P: the text goes on in the next record
   std::string text;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, log_record& x) {
+  return f(caf::meta::type_name("berth.log_record"), x.stream, x.time_ns, x.partial, x.text);
+}
 
 log_record parse_log_record(std::string_view line);
 

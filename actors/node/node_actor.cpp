@@ -11,6 +11,8 @@
 #include <map>
 
 #include "actors/errors.hpp"
+#include "actors/node/log_cursor_actor.hpp"
+#include "schema/identifier.hpp"
 
 namespace berth {
 namespace {
@@ -49,13 +51,20 @@ using node_self = caf::typed_event_based_actor<
     caf::replies_to<node_join_atom, peer_address, caf::actor>::with<std::vector<peer_address>>,
     caf::replies_to<node_lookup_atom, std::string>::with<node_info>,
     caf::replies_to<node_list_atom>::with<std::vector<node_status>>,
+    caf::replies_to<node_open_log_atom, std::string, std::string,
+                    std::uint64_t>::with<log_cursor_actor>,
     caf::reacts_to<node_tick_atom>>;
 using node_pointer = caf::stateful_actor<node_state, node_self>*;
 
 node_info own_info(node_pointer self) {
   auto now = self->state.handles->get();
-  return node_info{self->state.cfg.name, kActorMessageSet, self->state.address,
-                   now.registry,         now.images,       now.events};
+  return node_info{self->state.cfg.name,
+                   kActorMessageSet,
+                   self->state.address,
+                   now.registry,
+                   now.images,
+                   now.events,
+                   caf::actor_cast<caf::actor>(self)};
 }
 
 std::string peer_name(const std::string& address, const peer& p) {
@@ -256,6 +265,18 @@ node_self::behavior_type node_behavior(node_pointer self, node_config cfg,
         auto rp = l->rp;
         l->done();
         return rp;
+      },
+      [self](node_open_log_atom, const std::string& ns, const std::string& id,
+             std::uint64_t tail) -> caf::result<log_cursor_actor> {
+        // Both become a path: only identifiers, as the registry accepts them.
+        for (auto [what, value] : {std::pair{"namespace", &ns}, std::pair{"task id", &id}})
+          if (auto why = check_identifier(what, *value))
+            return make_error(errc::invalid_argument, *why);
+        if (self->state.cfg.state_dir.empty())
+          return make_error(errc::not_implemented,
+                            "node " + self->state.cfg.name + " keeps no task logs");
+        return spawn_log_cursor(
+            self->system(), self->state.cfg.state_dir + "/" + ns + "/" + id + "/task.log", tail);
       },
       [self](node_tick_atom) {
         for (auto& [address, p] : self->state.peers) {

@@ -26,6 +26,7 @@ struct node_config {
   // and how to reach peers (the same TLS files, the same message set).
   actor_endpoint endpoint;
   std::vector<std::string> join;  // HOST:PORT of nodes to join at start
+  std::string state_dir;          // where task logs are (<state>/<ns>/<id>/task.log)
 };
 
 // Why `name` cannot name a node, or nothing: 1-63 of [A-Za-z0-9._-], starting

@@ -114,6 +114,20 @@ TEST_CASE("berth --actor runs the seed's verbs as actor messages, as over the so
   CHECK(missing_actors.exit_code != 0);
   CHECK(missing_actors.err == missing_socket.err);
 
+  // A task's log, read on the node for the actor client.
+  auto talker = id + "-log";
+  REQUIRE(as_client({"c", "create", "--rootfs", node().d.rootfs(), "local/busybox:latest", talker,
+                     "echo", "logged on the node"})
+              .exit_code == 0);
+  REQUIRE(as_client({"t", "start", "-d", talker}).exit_code == 0);
+  REQUIRE(as_client({"t", "wait", talker}).exit_code == 0);
+  auto logs = as_client({"t", "logs", talker});
+  INFO(logs.err);
+  CHECK(logs.out == "logged on the node\n");
+  CHECK(logs.out == over_socket({"t", "logs", talker}).out);
+  CHECK(as_client({"t", "rm", talker}).exit_code == 0);
+  CHECK(as_client({"c", "rm", talker}).exit_code == 0);
+
   REQUIRE(as_client({"t", "kill", "-s", "SIGKILL", id}).exit_code == 0);
   auto waited = as_client({"t", "wait", id});
   CHECK(waited.exit_code == 0);

@@ -1,4 +1,5 @@
-// Two berthd nodes that joined each other run each other's containers:
+// Two berthd nodes that joined each other run each other's containers
+// (run, exec, logs, events through either):
 // first on loopback, then in two network namespaces joined by a veth pair,
 // as two machines would be. A node killed -9 is reported down, calls for it
 // fail at once naming it, and once restarted it rejoins with its tasks.
@@ -62,14 +63,25 @@ void two_nodes(berthd_process& a, berthd_process& b, const std::string& b_addres
   CHECK(back.exit_code == 0);
   CHECK(back.out.find(id + " ") == std::string::npos);
 
-  // exec across; logs stay on their node and say so.
+  // exec and logs across: the log is a file on b, read there for a.
   auto exec = through(a, "b", {"t", "exec", "--exec-id", "e1", id, "echo", "exec on b"});
   INFO(exec.err);
   CHECK(exec.exit_code == 0);
   CHECK(exec.out == "exec on b\n");
-  auto logs = through(a, "b", {"t", "logs", id});
-  CHECK(logs.exit_code == 1);
-  CHECK(logs.err.find("is on its node") != std::string::npos);
+  auto talker = id + "-log";
+  REQUIRE(through(a, "b",
+                  {"run", "-d", "--rootfs", b.rootfs(), kImage, talker, "sh", "-c",
+                   "echo one; echo two; echo three"})
+              .exit_code == 0);
+  REQUIRE(through(a, "b", {"t", "wait", talker}).exit_code == 0);
+  auto logs = through(a, "b", {"t", "logs", talker});
+  INFO(logs.err);
+  CHECK(logs.exit_code == 0);
+  CHECK(logs.out == "one\ntwo\nthree\n");
+  CHECK(logs.out == run_berth_at(b.address(), {"t", "logs", talker}).out);
+  CHECK(through(a, "b", {"t", "logs", "--tail", "1", talker}).out == "three\n");
+  CHECK(through(a, "b", {"t", "rm", talker}).exit_code == 0);
+  CHECK(through(a, "b", {"c", "rm", talker}).exit_code == 0);
 
   // Both nodes list both, with b's container and task counted.
   auto listed = run_berth_at(a.address(), {"nodes", "ls"}).out;
