@@ -3,12 +3,24 @@
 #include <cstdio>
 #include <iostream>
 
+#include "schema/tls_endpoint.hpp"
+
 namespace berth::cli {
 
 void add_global_options(CLI::App& app, global_options& opts) {
-  app.add_option("-a,--address", opts.address, "berthd's socket (unix:PATH)")
+  app.add_option("-a,--address", opts.address,
+                 "berthd's socket (unix:PATH) or TLS endpoint (tls://HOST:PORT)")
       ->envname("BERTH_ADDRESS")
       ->capture_default_str();
+  app.add_option("--tls-cert", opts.tls_cert, "with tls://: this client's PEM certificate")
+      ->envname("BERTH_TLS_CERT");
+  app.add_option("--tls-key", opts.tls_key, "with tls://: the PEM private key of --tls-cert")
+      ->envname("BERTH_TLS_KEY");
+  app.add_option("--tls-ca", opts.tls_ca,
+                 "with tls://: the PEM CA that signed berthd's certificate")
+      ->envname("BERTH_TLS_CA");
+  app.add_option("--tls-server-name", opts.tls_server_name,
+                 "with tls://: the name berthd's certificate must carry (default: the host)");
   app.add_option("-n,--namespace", opts.ns, "namespace of the objects to act on")
       ->envname("BERTH_NAMESPACE")
       ->capture_default_str();
@@ -46,9 +58,19 @@ daemon_client::daemon_client(const global_options& opts, const std::vector<int>&
   if (opts_.ns.empty()) opts_.ns = "default";
   std::string address = socket_address(opts_.address);
   std::string what = "connect to berthd at " + address;
-  if (address.rfind("unix:", 0) != 0) {
-    throw command_error(what, "only unix:PATH addresses are supported");
+  if (berth::is_tls_address(address) || address.rfind("tcp://", 0) == 0) {
+    connect_tls(address, what);
+  } else {
+    if (address.rfind("unix:", 0) != 0)
+      throw command_error(what, "expected unix:PATH or tls://HOST:PORT");
+    connect_unix(address, what);
   }
+  rpc_ = kj::heap<capnp::TwoPartyClient>(*stream_);
+  berth_ = rpc_->bootstrap().castAs<api::Berth>();
+  debug("connected to " + address + ", namespace " + opts_.ns);
+}
+
+void daemon_client::connect_unix(const std::string& address, const std::string& what) {
   auto parsed = wait(io_.provider->getNetwork().parseAddress(address), what);
   try {
     stream_ = wait(parsed->connect(), what);
@@ -56,9 +78,43 @@ daemon_client::daemon_client(const global_options& opts, const std::vector<int>&
     // The usual cause is a daemon that is not running, or another address.
     throw command_error(what, e.reason() + " (is berthd running? --address or BERTH_ADDRESS)");
   }
-  rpc_ = kj::heap<capnp::TwoPartyClient>(*stream_);
-  berth_ = rpc_->bootstrap().castAs<api::Berth>();
-  debug("connected to " + address + ", namespace " + opts_.ns);
+}
+
+void daemon_client::connect_tls(const std::string& address, const std::string& what) {
+  berth::tls_address at;
+  try {
+    at = berth::parse_tls_address(address);
+    auto id = berth::tls_identity::load({opts_.tls_cert, opts_.tls_key, opts_.tls_ca}, false);
+    tls_ = kj::heap<kj::TlsContext>(id.options(false));
+  } catch (const std::exception& e) {
+    throw command_error(what, e.what());
+  } catch (const kj::Exception& e) {
+    throw command_error(what, e.getDescription().cStr());
+  }
+  auto parsed = wait(io_.provider->getNetwork().parseAddress(at.kj_address), what);
+  kj::Own<kj::AsyncIoStream> raw;
+  try {
+    raw = wait(parsed->connect(), what);
+  } catch (const command_error& e) {
+    throw command_error(what, e.reason() + " (is berthd serving tls:// there?)");
+  }
+  auto name = opts_.tls_server_name.empty() ? at.host : opts_.tls_server_name;
+  try {
+    stream_ = wait(tls_->wrapClient(kj::mv(raw), name), what);
+  } catch (const command_error& e) {
+    const auto& why = e.reason();
+    if (why.find("hostname mismatch") != std::string::npos)
+      throw command_error(what, "berthd's certificate does not name \"" + name + "\" (" + why +
+                                    "); connect by a name it carries, or give that name with "
+                                    "--tls-server-name");
+    if (why.find("not trusted") != std::string::npos)
+      throw command_error(what, "berthd's certificate is not signed by the CA in --tls-ca " +
+                                    opts_.tls_ca + " (" + why + ")");
+    throw command_error(what, "TLS handshake failed: " + why);
+  }
+  // With TLS 1.3 the server checks this client's certificate after the
+  // client's side of the handshake is done: a refusal shows at the first
+  // call (describe() says what it means).
 }
 
 void daemon_client::debug(const std::string& message) const {
@@ -82,6 +138,22 @@ std::string daemon_client::describe(const kj::Exception& e) const {
     std::snprintf(seconds, sizeof seconds, "%g", deadline_seconds());
     return std::string("no answer from berthd within ") + seconds + "s (deadline exceeded" +
            (opts_.timeout_seconds < 0 ? "; --timeout changes it)" : ")");
+  }
+  if (tls_.get() != nullptr) {
+    // berthd's refusal of this client's certificate, as OpenSSL reports the
+    // alert it sent.
+    if (description.find("alert certificate required") != std::string::npos ||
+        description.find("did not return a certificate") != std::string::npos)
+      return "berthd at " + opts_.address +
+             " refused the connection: it requires a client certificate (--tls-cert and "
+             "--tls-key) signed by the CA it trusts (" +
+             description + ")";
+    if (description.find("alert unknown ca") != std::string::npos ||
+        description.find("alert bad certificate") != std::string::npos ||
+        description.find("alert certificate") != std::string::npos ||
+        description.find("alert decrypt error") != std::string::npos)
+      return "berthd at " + opts_.address + " refused this client's certificate " + opts_.tls_cert +
+             ": it is not signed by the CA berthd trusts (" + description + ")";
   }
   if (e.getType() == kj::Exception::Type::DISCONNECTED) {
     return "berthd at " + opts_.address + " is not reachable or hung up (" + description + ")";

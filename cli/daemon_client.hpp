@@ -1,11 +1,13 @@
 // The connection to berthd: global flags (address, namespace, timeout,
-// debug), one KJ event loop, one Cap'n Proto two-party client, and waiting
-// on calls with the --timeout deadline. Every daemon verb gets one of these.
+// debug, TLS files), one KJ event loop, one Cap'n Proto two-party client
+// over the unix socket or over mutual TLS (tls://HOST:PORT), and waiting on
+// calls with the --timeout deadline. Every daemon verb gets one of these.
 #pragma once
 
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 #include <kj/async-unix.h>
+#include <kj/compat/tls.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -36,10 +38,14 @@ struct global_options {
   // not given (kDefaultCallDeadlineSeconds then applies).
   double timeout_seconds = -1;
   bool debug = false;
+  // For a tls:// address: this client's certificate and key (berthd refuses
+  // a client without them), the CA that signed berthd's certificate, and
+  // the name to verify it against (default: the address's host).
+  std::string tls_cert, tls_key, tls_ca, tls_server_name;
 };
 
-// Adds --address, --namespace/-n, --timeout and --debug to `app` (with
-// BERTH_ADDRESS and BERTH_NAMESPACE as fallbacks).
+// Adds --address, --namespace/-n, --timeout, --debug and the --tls-* flags
+// to `app` (with BERTH_ADDRESS, BERTH_NAMESPACE and BERTH_TLS_* as fallbacks).
 void add_global_options(CLI::App& app, global_options& opts);
 
 class daemon_client {
@@ -108,10 +114,14 @@ class daemon_client {
   }
 
   std::string describe(const kj::Exception& e) const;
+  // Connects over mutual TLS; throws command_error naming `what`.
+  void connect_tls(const std::string& address, const std::string& what);
+  void connect_unix(const std::string& address, const std::string& what);
   void debug_elapsed(const std::string& what, std::chrono::steady_clock::time_point started) const;
 
   global_options opts_;
   kj::AsyncIoContext io_;
+  kj::Own<kj::TlsContext> tls_;  // outlives the stream it encrypts
   kj::Own<kj::AsyncIoStream> stream_;
   kj::Own<capnp::TwoPartyClient> rpc_;
   api::Berth::Client berth_;
