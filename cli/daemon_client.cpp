@@ -65,6 +65,7 @@ daemon_client::daemon_client(const global_options& opts, const std::vector<int>&
       throw command_error(what, "expected unix:PATH or tls://HOST:PORT");
     connect_unix(address, what);
   }
+  answered_ = false;  // the connecting above was no answer of berthd's
   rpc_ = kj::heap<capnp::TwoPartyClient>(*stream_);
   berth_ = rpc_->bootstrap().castAs<api::Berth>();
   debug("connected to " + address + ", namespace " + opts_.ns);
@@ -140,20 +141,26 @@ std::string daemon_client::describe(const kj::Exception& e) const {
            (opts_.timeout_seconds < 0 ? "; --timeout changes it)" : ")");
   }
   if (tls_.get() != nullptr) {
-    // berthd's refusal of this client's certificate, as OpenSSL reports the
-    // alert it sent.
-    if (description.find("alert certificate required") != std::string::npos ||
-        description.find("did not return a certificate") != std::string::npos)
-      return "berthd at " + opts_.address +
-             " refused the connection: it requires a client certificate (--tls-cert and "
-             "--tls-key) signed by the CA it trusts (" +
-             description + ")";
-    if (description.find("alert unknown ca") != std::string::npos ||
-        description.find("alert bad certificate") != std::string::npos ||
-        description.find("alert certificate") != std::string::npos ||
-        description.find("alert decrypt error") != std::string::npos)
-      return "berthd at " + opts_.address + " refused this client's certificate " + opts_.tls_cert +
-             ": it is not signed by the CA berthd trusts (" + description + ")";
+    // berthd refuses a client's certificate in the handshake. With TLS 1.3
+    // this client learns it only at its first call: from the alert berthd
+    // sent, or, when a write meets the closed connection first, from the
+    // connection ending before any answer.
+    bool alert = description.find(" alert ") != std::string::npos;
+    bool ended_early =
+        !answered_ && (e.getType() == kj::Exception::Type::DISCONNECTED ||
+                       description.find("ssl connection ended") != std::string::npos);
+    if (alert || ended_early) {
+      std::string how = alert ? "refused the connection" : "closed the connection before answering";
+      if (opts_.tls_cert.empty())
+        return "berthd at " + opts_.address + " " + how +
+               ": it requires a client certificate (--tls-cert and --tls-key) signed by the CA "
+               "it trusts (" +
+               description + ")";
+      bool other_alert = alert && description.find("unknown ca") == std::string::npos;
+      return "berthd at " + opts_.address + " " + how + ": it refused this client's certificate " +
+             opts_.tls_cert + (other_alert ? "" : ", which is not signed by the CA berthd trusts") +
+             " (" + description + ")";
+    }
   }
   if (e.getType() == kj::Exception::Type::DISCONNECTED) {
     return "berthd at " + opts_.address + " is not reachable or hung up (" + description + ")";

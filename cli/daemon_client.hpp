@@ -102,9 +102,11 @@ class daemon_client {
     try {
       if constexpr (std::is_void_v<T>) {
         promise.wait(io_.waitScope);
+        answered_ = true;
         debug_elapsed(what, started);
       } else {
         T result = promise.wait(io_.waitScope);
+        answered_ = true;
         debug_elapsed(what, started);
         return result;
       }
@@ -122,6 +124,7 @@ class daemon_client {
   global_options opts_;
   kj::AsyncIoContext io_;
   kj::Own<kj::TlsContext> tls_;  // outlives the stream it encrypts
+  bool answered_ = false;        // some wait succeeded since connecting
   kj::Own<kj::AsyncIoStream> stream_;
   kj::Own<capnp::TwoPartyClient> rpc_;
   api::Berth::Client berth_;

@@ -20,7 +20,13 @@
 #include <string>
 #include <vector>
 
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+#include <kj/compat/tls.h>
+
 #include "berth_runner.hpp"
+#include "schema/api.capnp.h"
+#include "schema/tls_endpoint.hpp"
 #include "tests/support/berthd_process.hpp"
 #include "tests/support/busybox_bundle.hpp"
 
@@ -163,7 +169,7 @@ TEST_CASE("a client with a certificate from another CA is refused before any cal
       remote("mallory", {"c", "create", "--rootfs", rootfs, "local/busybox:latest", id, "true"});
   CHECK(created.exit_code == 1);
   CHECK_THAT(created.err, Contains("refused this client's certificate"));
-  CHECK_THAT(created.err, Contains("not signed by the CA berthd trusts"));
+  CHECK_THAT(created.err, Contains("which is not signed by the CA berthd trusts"));
   // Nothing was created, and berthd serves on.
   auto ls = local({"c", "ls", "-q"});
   CHECK(ls.exit_code == 0);
@@ -268,4 +274,37 @@ TEST_CASE("the CLI refuses plain TCP", "[cluster][tls]") {
   auto r = run_berth_at("tcp://127.0.0.1:1", {"c", "ls"});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Contains("plain TCP is not offered"));
+}
+
+TEST_CASE("a checkpoint path from a remote client is refused as invalid_argument",
+          "[cluster][tls]") {
+  // No CLI verb names a checkpoint: the call itself, over TLS as alice.
+  auto& f = fixture();
+  auto id = unique_id("tls-ckpt");
+  auto rootfs = f.daemon.rootfs();
+  REQUIRE(remote("client", {"c", "create", "--rootfs", rootfs, "local/busybox:latest", id, "true"})
+              .exit_code == 0);
+  auto identity = berth::tls_identity::load(
+      {f.certs / "client.crt", f.certs / "client.key", f.certs / "ca.crt"}, true);
+  auto io = kj::setupAsyncIo();
+  kj::TlsContext tls(identity.options(false));
+  auto at = berth::parse_tls_address(f.endpoint);
+  auto raw = io.provider->getNetwork()
+                 .parseAddress(at.kj_address)
+                 .wait(io.waitScope)
+                 ->connect()
+                 .wait(io.waitScope);
+  auto stream = tls.wrapClient(kj::mv(raw), "localhost").wait(io.waitScope);
+  capnp::TwoPartyClient rpc(*stream);
+  auto berth = rpc.bootstrap().castAs<berth::wire::api::Berth>();
+  auto req = berth.createTaskRequest();
+  req.initReq().setId(id);
+  req.getReq().setCheckpoint(f.certs / "checkpoint");
+  auto resp = req.send().wait(io.waitScope);
+  auto err = resp.getResp().getError();
+  CHECK(err.getCode() == berth::wire::ErrorCode::INVALID_ARGUMENT);
+  CHECK_THAT(std::string(err.getMessage().cStr()),
+             Contains("host paths are not accepted from a remote client (tls://127.0.0.1:"));
+  CHECK_THAT(std::string(err.getMessage().cStr()), Contains("checkpoint path"));
+  CHECK(local({"c", "rm", id}).exit_code == 0);
 }
