@@ -140,10 +140,10 @@ int main(int argc, char** argv) {
     given = {cfg.address};
     cfg.address.clear();
   }
-  bool flag_unix = false, flag_tls = false;
+  bool seen_unix = false, seen_tls = false;
   for (auto& a : given) {
     bool tls = berth::is_tls_address(a) || a.rfind("tcp://", 0) == 0;
-    bool& seen = tls ? flag_tls : flag_unix;
+    bool& seen = tls ? seen_tls : seen_unix;
     if (seen)
       die("--address: give at most one " + std::string(tls ? "tls://" : "unix:") + " address");
     seen = true;
