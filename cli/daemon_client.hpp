@@ -1,11 +1,13 @@
 // The connection to berthd: global flags (address, namespace, timeout,
-// debug), one KJ event loop, one Cap'n Proto two-party client, and waiting
-// on calls with the --timeout deadline. Every daemon verb gets one of these.
+// debug, TLS files), one KJ event loop, one Cap'n Proto two-party client
+// over the unix socket or over mutual TLS (tls://HOST:PORT), and waiting on
+// calls with the --timeout deadline. Every daemon verb gets one of these.
 #pragma once
 
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 #include <kj/async-unix.h>
+#include <kj/compat/tls.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -38,15 +40,21 @@ struct global_options {
   // not given (kDefaultCallDeadlineSeconds then applies).
   double timeout_seconds = -1;
   bool debug = false;
+  // For a tls:// address (and for --actor): this client's certificate and
+  // key (berthd refuses a client without them), the CA that signed berthd's
+  // certificate, and the name to verify it against (default: the address's
+  // host; tls:// only).
+  std::string tls_cert, tls_key, tls_ca, tls_server_name;
   // --actor HOST:PORT: speak actor messages to that node instead
-  // (actor_gateway.hpp), with --tls-cert/--tls-key/--tls-ca or --insecure-actors.
+  // (actor_gateway.hpp), with the --tls-* files or --insecure-actors.
   actor_options actor;
   // --node NAME: every call goes to that node of the cluster (atNode).
   std::string node;
 };
 
-// Adds --address, --namespace/-n, --timeout, --debug, --actor and the TLS
-// flags to `app` (with BERTH_ADDRESS and BERTH_NAMESPACE as fallbacks).
+// Adds --address, --namespace/-n, --timeout, --debug, the --tls-* flags,
+// --actor, --insecure-actors and --node to `app` (with BERTH_ADDRESS,
+// BERTH_NAMESPACE and BERTH_TLS_* as fallbacks).
 void add_global_options(CLI::App& app, global_options& opts);
 
 class daemon_client {
@@ -103,9 +111,11 @@ class daemon_client {
     try {
       if constexpr (std::is_void_v<T>) {
         promise.wait(io_.waitScope);
+        answered_ = true;
         debug_elapsed(what, started);
       } else {
         T result = promise.wait(io_.waitScope);
+        answered_ = true;
         debug_elapsed(what, started);
         return result;
       }
@@ -115,11 +125,16 @@ class daemon_client {
   }
 
   std::string describe(const kj::Exception& e) const;
+  // Connects over mutual TLS; throws command_error naming `what`.
+  void connect_tls(const std::string& address, const std::string& what);
+  void connect_unix(const std::string& address, const std::string& what);
   void debug_elapsed(const std::string& what, std::chrono::steady_clock::time_point started) const;
 
   global_options opts_;
   std::unique_ptr<actor_gateway> gateway_;  // with --actor; outlives the connection
   kj::AsyncIoContext io_;
+  kj::Own<kj::TlsContext> tls_;  // outlives the stream it encrypts
+  bool answered_ = false;        // some wait succeeded since connecting
   kj::Own<kj::AsyncIoStream> stream_;
   kj::Own<capnp::TwoPartyClient> rpc_;
   api::Berth::Client berth_;

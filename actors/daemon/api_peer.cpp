@@ -75,6 +75,12 @@ std::optional<api_peer> read_api_peer(int fd) {
 }
 
 acting_as::acting_as(const api_peer& peer) {
+  if (peer.is_remote()) {
+    // No host credentials to take: every check must refuse (client_paths
+    // refuses a remote client's paths before it gets here).
+    ok_ = false;
+    return;
+  }
   if (peer.is_root() || peer.uid == ::geteuid()) return;
   saved_uid_ = current_fsuid();
   saved_gid_ = current_fsgid();

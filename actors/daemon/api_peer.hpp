@@ -22,13 +22,22 @@ struct api_peer {
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<gid_t> groups;  // supplementary groups
+  // A client of the TLS endpoint: "tls://ADDRESS:PORT, CN=NAME". It has no
+  // host identity (no SO_PEERCRED), so the fields above mean nothing for it
+  // and it may name no host path (client_paths.hpp). Empty for a local one.
+  std::string remote;
 
+  bool is_remote() const { return !remote.empty(); }
   // Root reaches every path anyway: its paths are not checked for access.
-  bool is_root() const { return uid == 0; }
+  bool is_root() const { return !is_remote() && uid == 0; }
   // "uid 65534", as the refusals name the client.
-  std::string user() const { return "uid " + std::to_string(uid); }
+  std::string user() const {
+    return is_remote() ? "remote client " + remote : "uid " + std::to_string(uid);
+  }
   // "uid 65534 pid 812", for berthd's log.
-  std::string describe() const { return user() + " pid " + std::to_string(pid); }
+  std::string describe() const {
+    return is_remote() ? user() : user() + " pid " + std::to_string(pid);
+  }
 };
 
 // The peer of the connected unix socket `fd`; nullopt (with errno set) when

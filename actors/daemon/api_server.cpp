@@ -1,6 +1,9 @@
 #include "actors/daemon/api_server.hpp"
 
 #include <capnp/rpc-twoparty.h>
+#include <kj/compat/tls.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,6 +28,7 @@
 #include "actors/errors.hpp"
 #include "actors/images/image_reference.hpp"
 #include "actors/runtime/wire_convert.hpp"
+#include "schema/tls_endpoint.hpp"
 
 namespace berth {
 namespace {
@@ -683,16 +687,47 @@ class api_listener final : public io_thread::resource, private kj::TaskSet::Erro
   using service_factory =
       std::function<kj::Own<Berth::Server>(kj::Own<call_gate>, const api_peer&)>;
 
+  // With `tls`, a listener of the TLS endpoint; otherwise of the unix socket.
   api_listener(kj::Own<kj::ConnectionReceiver> receiver, service_factory make_service,
-               api_server_config cfg)
+               api_server_config cfg, kj::Own<kj::TlsContext> tls = {})
       : cfg_(std::move(cfg)),
+        tls_(kj::mv(tls)),
         receiver_(kj::mv(receiver)),
         make_service_(std::move(make_service)),
         tasks_(*this) {
-    accept_next();
+    if (tls_.get() != nullptr)
+      accept_next_tls();
+    else
+      accept_next();
   }
 
  private:
+  // A TLS client is served only once the handshake verified its certificate
+  // against the CA; until then nothing it sends reaches the RPC system. Each
+  // handshake runs on its own, bounded by the context's accept timeout, so a
+  // client that stalls in it holds up no other.
+  void accept_next_tls() {
+    tasks_.add(receiver_->acceptAuthenticated().then([this](kj::AuthenticatedStream conn) {
+      auto from = std::string(conn.peerIdentity->toString().cStr());
+      tasks_.add(tls_->wrapServer(kj::mv(conn))
+                     .then(
+                         [this, from](kj::AuthenticatedStream tls) {
+                           auto& id = kj::downcast<kj::TlsPeerIdentity>(*tls.peerIdentity);
+                           api_peer peer;
+                           peer.remote = "tls://" + from;
+                           if (id.hasCertificate())
+                             peer.remote += ", CN=" + std::string(id.getCommonName().cStr());
+                           spdlog::debug("API connection from {}", peer.remote);
+                           serve(kj::mv(tls.stream), peer);
+                         },
+                         [from](kj::Exception&& e) {
+                           spdlog::warn("refused TLS connection from {}: {}", from,
+                                        e.getDescription().cStr());
+                         }));
+      accept_next_tls();
+    }));
+  }
+
   void accept_next() {
     tasks_.add(receiver_->accept().then([this](kj::Own<kj::AsyncIoStream> conn) {
       std::optional<api_peer> peer;
@@ -729,6 +764,7 @@ class api_listener final : public io_thread::resource, private kj::TaskSet::Erro
   }
 
   api_server_config cfg_;
+  kj::Own<kj::TlsContext> tls_;  // before the receiver and the tasks: they use it
   kj::Own<kj::ConnectionReceiver> receiver_;
   service_factory make_service_;
   kj::TaskSet tasks_;
@@ -771,15 +807,67 @@ int bind_socket(const api_server_config& cfg) {
   return fd;
 }
 
+// A listening TCP socket for the TLS endpoint (the first address of `host`
+// that binds).
+int bind_tcp(const tls_address& at) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  auto port = std::to_string(at.port);
+  if (int rc = ::getaddrinfo(at.host.c_str(), port.c_str(), &hints, &found); rc != 0)
+    throw std::runtime_error("cannot resolve " + at.host + ": " + ::gai_strerror(rc));
+  std::string why = "no address";
+  int fd = -1;
+  for (auto* ai = found; ai && fd < 0; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      why = std::strerror(errno);
+      continue;
+    }
+    int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, 512) != 0) {
+      why = std::string("bind: ") + std::strerror(errno);
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ::freeaddrinfo(found);
+  if (fd < 0) throw std::runtime_error(why);
+  return fd;
+}
+
+// How long a TLS client may take to finish its handshake.
+constexpr auto kTlsHandshakeTimeout = 10 * kj::SECONDS;
+
 }  // namespace
 
 void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
                       std::shared_ptr<const berth_handles> actors, api_server_config cfg) {
-  int fd = bind_socket(cfg);  // throws with the reason
+  // The TLS endpoint is bound first: once the socket appears, both listen.
+  int tcp_fd = -1;
+  if (!cfg.tls_address.empty()) {
+    try {
+      if (!cfg.tls) throw std::runtime_error("no certificate, key and CA");
+      tcp_fd = bind_tcp(parse_tls_address(cfg.tls_address));
+    } catch (const std::exception& e) {
+      throw std::runtime_error("cannot serve the API on " + cfg.tls_address + ": " + e.what());
+    }
+  }
+  int fd = -1;
+  try {
+    fd = bind_socket(cfg);  // throws with the reason
+  } catch (...) {
+    if (tcp_fd >= 0) ::close(tcp_fd);
+    throw;
+  }
   std::promise<std::string> ready;
   auto result = ready.get_future();
   auto key = io->new_key();
-  bool posted = io->post([&, key, fd](kj::AsyncIoContext& ctx) {
+  auto tls_key = io->new_key();
+  bool posted = io->post([&, key, tls_key, fd, tcp_fd](kj::AsyncIoContext& ctx) {
     try {
       auto receiver =
           ctx.lowLevelProvider->wrapListenSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
@@ -789,6 +877,15 @@ void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
         return kj::heap<berth_service>(bridge, actors, cfg, kj::mv(gate), peer);
       };
       io->keep(key, kj::heap<api_listener>(kj::mv(receiver), make_service, cfg));
+      if (tcp_fd >= 0) {
+        auto tcp = ctx.lowLevelProvider->wrapListenSocketFd(
+            tcp_fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+        auto options = cfg.tls->options(true);
+        options.timer = ctx.provider->getTimer();
+        options.acceptTimeout = kTlsHandshakeTimeout;
+        auto tls = kj::heap<kj::TlsContext>(kj::mv(options));
+        io->keep(tls_key, kj::heap<api_listener>(kj::mv(tcp), make_service, cfg, kj::mv(tls)));
+      }
       ready.set_value("");
     } catch (const kj::Exception& e) {
       ready.set_value(e.getDescription().cStr());
@@ -798,6 +895,7 @@ void start_api_server(std::shared_ptr<io_thread> io, caf::actor_system& sys,
   });
   if (!posted) {
     ::close(fd);
+    if (tcp_fd >= 0) ::close(tcp_fd);
     throw std::runtime_error("cannot serve the API on " + cfg.socket_path +
                              ": the I/O thread has stopped");
   }

@@ -24,6 +24,7 @@
 #include "actors/daemon/daemon_config.hpp"
 #include "actors/node/node_actor.hpp"
 #include "actors/node/node_endpoint.hpp"
+#include "schema/tls_endpoint.hpp"
 
 namespace {
 
@@ -73,7 +74,18 @@ int main(int argc, char** argv) {
       "configuration file (default /etc/berth/config.toml; optional)");
   auto* o_root = app.add_option("--root", flags.root, "persistent data (meta.db, content)");
   auto* o_state = app.add_option("--state", flags.state, "runtime state (bundles, the socket)");
-  auto* o_addr = app.add_option("--address", flags.address, "API address, unix:PATH");
+  // Repeatable: the local socket is always served (containerd's users expect
+  // it); a tls:// address adds the TLS endpoint beside it.
+  std::vector<std::string> addresses;
+  auto* o_addr = app.add_option("--address", addresses,
+                                "API address: unix:PATH (the local socket, default "
+                                "unix:<state>/berth.sock, always served) and/or tls://HOST:PORT "
+                                "(mutual TLS, with --tls-cert, --tls-key and --tls-ca)");
+  auto* o_cert =
+      app.add_option("--tls-cert", flags.tls_cert, "PEM certificate of the TLS endpoint");
+  auto* o_key = app.add_option("--tls-key", flags.tls_key, "PEM private key of --tls-cert");
+  auto* o_ca = app.add_option("--tls-ca", flags.tls_ca,
+                              "PEM CA certificate(s): TLS clients need a certificate it signed");
   auto* o_log = app.add_option("--log-level", flags.log_level, "debug|info|warn|error")
                     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   auto* o_group = app.add_option("--group", flags.group, "group allowed on the API socket");
@@ -94,14 +106,10 @@ int main(int argc, char** argv) {
                                      "task log files kept, the current one included (default 2)");
   // A node's actors on the network (actors/node, docs/cluster.md).
   std::string node_name, actor_address;
-  berth::tls_files tls;
   bool insecure_actors = false;
   app.add_option("--node", node_name, "this node's name (default: the host name)");
   app.add_option("--actor-address", actor_address,
-                 "publish the node's actors on HOST:PORT (mutual TLS: --tls-*)");
-  app.add_option("--tls-cert", tls.cert, "this node's certificate (PEM)");
-  app.add_option("--tls-key", tls.key, "its private key (PEM)");
-  app.add_option("--tls-ca", tls.ca, "the CA a peer's certificate must be signed by (PEM)");
+                 "publish the node's actors on HOST:PORT (mutual TLS with the same --tls-*)");
   std::vector<std::string> join;
   app.add_option("--join", join, "join the node whose actors are at HOST:PORT (repeatable)");
   app.add_flag("--insecure-actors", insecure_actors,
@@ -118,7 +126,9 @@ int main(int argc, char** argv) {
   // Flags win over the file.
   if (*o_root) cfg.root = flags.root;
   if (*o_state) cfg.state = flags.state;
-  if (*o_addr) cfg.address = flags.address;
+  if (*o_cert) cfg.tls_cert = flags.tls_cert;
+  if (*o_key) cfg.tls_key = flags.tls_key;
+  if (*o_ca) cfg.tls_ca = flags.tls_ca;
   if (*o_log) cfg.log_level = flags.log_level;
   if (*o_group) cfg.group = flags.group;
   if (*o_shim) cfg.shim_binary = flags.shim_binary;
@@ -140,9 +150,37 @@ int main(int argc, char** argv) {
   }
   for (auto* dir : {&cfg.root, &cfg.state})
     if (dir->empty() || dir->front() != '/') die("\"" + *dir + "\" must be an absolute path");
+  // Each address to its kind; a flag wins over the file's key of its kind.
+  std::vector<std::string> given;
+  if (*o_addr) {
+    given = addresses;
+  } else if (!cfg.address.empty()) {
+    given = {cfg.address};
+    cfg.address.clear();
+  }
+  bool seen_unix = false, seen_tls = false;
+  for (auto& a : given) {
+    bool tls = berth::is_tls_address(a) || a.rfind("tcp://", 0) == 0;
+    bool& seen = tls ? seen_tls : seen_unix;
+    if (seen)
+      die("--address: give at most one " + std::string(tls ? "tls://" : "unix:") + " address");
+    seen = true;
+    (tls ? cfg.tls_address : cfg.address) = a;
+  }
   if (cfg.address.empty()) cfg.address = "unix:" + cfg.state + "/berth.sock";
   if (cfg.address.rfind("unix:/", 0) != 0)
-    die("invalid address \"" + cfg.address + "\": only unix:/ABSOLUTE/PATH is supported");
+    die("invalid address \"" + cfg.address + "\": expected unix:/ABSOLUTE/PATH or tls://HOST:PORT");
+  // The TLS endpoint's files are checked before anything starts.
+  std::shared_ptr<const berth::tls_identity> tls;
+  if (!cfg.tls_address.empty()) {
+    try {
+      berth::parse_tls_address(cfg.tls_address);
+      tls = std::make_shared<const berth::tls_identity>(
+          berth::tls_identity::load({cfg.tls_cert, cfg.tls_key, cfg.tls_ca}, true));
+    } catch (const std::exception& e) {
+      die("cannot serve the API on " + cfg.tls_address + ": " + e.what());
+    }
+  }
   std::optional<berth::actor_endpoint> actors_at;
   if (!actor_address.empty()) {
     try {
@@ -150,7 +188,7 @@ int main(int argc, char** argv) {
     } catch (const std::invalid_argument& e) {
       die(e.what());
     }
-    actors_at->tls = tls;
+    actors_at->tls = {cfg.tls_cert, cfg.tls_key, cfg.tls_ca};
     actors_at->insecure = insecure_actors;
     if (auto why = berth::check_endpoint(*actors_at)) die(*why);
     if (actors_at->port == 0) die("--actor-address needs the port peers reach it on; 0 is not one");
@@ -210,6 +248,8 @@ int main(int argc, char** argv) {
     api.socket_path = cfg.address.substr(5);
     api.state_dir = cfg.state;
     api.group = group;
+    api.tls_address = cfg.tls_address;
+    api.tls = tls;
     // Published before the socket appears, which tells that berthd is ready.
     if (actors_at) {
       auto node = berth::spawn_node(sys, {node_name, *actors_at, join, cfg.state}, b.handles);
@@ -224,10 +264,10 @@ int main(int argc, char** argv) {
     std::_Exit(1);
   }
   spdlog::info(
-      "berthd ready on {} (root {}, state {}; recovered {} containers, {} tasks, "
+      "berthd ready on {}{} (root {}, state {}; recovered {} containers, {} tasks, "
       "deleted {} orphaned shims)",
-      cfg.address, cfg.root, cfg.state, b.recovered.containers, b.recovered.tasks,
-      b.recovered.orphan_shims);
+      cfg.address, cfg.tls_address.empty() ? "" : " and " + cfg.tls_address, cfg.root, cfg.state,
+      b.recovered.containers, b.recovered.tasks, b.recovered.orphan_shims);
 
   // While it waits for a stop signal, the main thread hands memory freed after
   // a burst (many creates, an import) back to the kernel: glibc keeps it in

@@ -63,6 +63,15 @@ std::string locate(const api_peer& peer, const std::string& path, located& out) 
   return "";
 }
 
+// A remote client (the TLS endpoint) has no identity on this host to check a
+// path as, and a path it names is one on berthd's machine, not its own.
+caf::error remote_path(const api_peer& peer, const std::string& what, const std::string& path,
+                       const std::string& instead) {
+  return make_error(errc::invalid_argument, "host paths are not accepted from a remote client (" +
+                                                peer.remote + "): " + what + " \"" + path + "\"; " +
+                                                instead);
+}
+
 caf::error cannot_act_as(const api_peer& peer) {
   return make_error(errc::internal, "cannot check the paths of " + peer.user() +
                                         " with its credentials: berthd does not run as root");
@@ -97,6 +106,15 @@ std::string stdio_problem(const api_peer& peer, std::string& path, bool input) {
 }  // namespace
 
 caf::error check_stdio(const api_peer& peer, stdio_paths& io) {
+  if (peer.is_remote()) {
+    for (auto [name, path] :
+         {std::pair{"stdin", &io.in}, std::pair{"stdout", &io.out}, std::pair{"stderr", &io.err}})
+      if (!path->empty())
+        return remote_path(peer, name, *path,
+                           "leave stdio empty and read the output with the task's logs "
+                           "(berth t start -d, berth t logs)");
+    return caf::none;
+  }
   acting_as as(peer);
   if (!as.ok()) return cannot_act_as(peer);
   struct stream {
@@ -120,6 +138,8 @@ caf::error check_stdio(const api_peer& peer, stdio_paths& io) {
 }
 
 caf::error check_checkpoint_path(const api_peer& peer, std::string& path, checkpoint_use use) {
+  if (peer.is_remote())
+    return remote_path(peer, "checkpoint path", path, "checkpoint through berthd's local socket");
   acting_as as(peer);
   if (!as.ok()) return cannot_act_as(peer);
   bool dump = use == checkpoint_use::dump;
@@ -178,6 +198,10 @@ caf::expected<client_archive> open_client_archive(const api_peer& peer, const st
                           "\": must be a regular file the client may read (berthd reads it); " +
                           why);
   };
+  if (peer.is_remote())
+    return remote_path(peer, "archive path", path,
+                       "import the archive through berthd's local socket (there is no "
+                       "streaming import yet)");
   if (path.empty() || path.front() != '/') return refuse("it is not an absolute path");
   // Root may read anything: berthd opens its path as it always did.
   if (peer.is_root()) return client_archive(path, -1);

@@ -22,6 +22,11 @@
 //   directory the client may write; uid 65534 may not write /etc
 // Root clients may name any directory and file (they could write it
 // themselves), but never a symbolic link, a directory or a device as stdio.
+// A remote client (the TLS endpoint) may name none of these paths: it has no
+// host identity to check them as. Its refusal says so, and what to use:
+//   host paths are not accepted from a remote client (tls://10.0.0.5:50412,
+//   CN=alice): stdout "/tmp/out"; leave stdio empty and read the output with
+//   the task's logs (berth t start -d, berth t logs)
 #pragma once
 
 #include <caf/error.hpp>

@@ -77,6 +77,10 @@ std::string load_config_file(const std::string& path, daemon_config& cfg, bool m
   text("root", cfg.root);
   text("state", cfg.state);
   text("address", cfg.address);
+  text("tls_address", cfg.tls_address);
+  text("tls_cert", cfg.tls_cert);
+  text("tls_key", cfg.tls_key);
+  text("tls_ca", cfg.tls_ca);
   text("log_level", cfg.log_level);
   text("shim_binary", cfg.shim_binary);
   text("default_runtime", cfg.default_runtime);

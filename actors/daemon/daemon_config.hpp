@@ -4,6 +4,8 @@
 //
 //   root = "/var/lib/berth"          state = "/run/berth"
 //   address = "unix:/run/berth/berth.sock"
+//   tls_address = "tls://0.0.0.0:7443"  # also serve the API with mutual TLS (docs/security.md)
+//   tls_cert = "/etc/berth/tls/server.crt"  tls_key = "…/server.key"  tls_ca = "…/ca.crt"
 //   log_level = "info"               group = "berth"        # name or gid
 //   shim_binary = "/usr/local/bin/berth-shim"
 //   default_runtime = "io.berth.runc.v1"
@@ -43,7 +45,9 @@ struct runtime_entry {
 struct daemon_config {
   std::string root = "/var/lib/berth";
   std::string state = "/run/berth";
-  std::string address;  // empty: unix:<state>/berth.sock
+  std::string address;                    // empty: unix:<state>/berth.sock
+  std::string tls_address;                // tls://HOST:PORT, or empty: no TLS endpoint
+  std::string tls_cert, tls_key, tls_ca;  // PEM files of the TLS endpoint
   std::string log_level = "info";
   std::string group;
   std::string shim_binary;  // empty: berth-shim beside berthd, else on PATH

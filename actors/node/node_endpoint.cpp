@@ -1,9 +1,6 @@
 #include "actors/node/node_endpoint.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <unistd.h>
 #include <caf/io/middleman.hpp>
 #include <caf/io/publish.hpp>
@@ -25,46 +22,17 @@
 namespace berth {
 namespace {
 
-std::string openssl_reason() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code != 0) {
-    const char* why = ERR_reason_error_string(code);
-    return why ? why : "unknown OpenSSL error";
-  }
-  return errno != 0 ? std::strerror(errno) : "not accepted";
-}
-
 std::optional<std::string> check_tls(const tls_files& t) {
   for (auto [file, flag] : {std::pair{&t.cert, "--tls-cert"}, std::pair{&t.key, "--tls-key"},
                             std::pair{&t.ca, "--tls-ca"}})
     if (file->empty())
       return std::string("TLS needs --tls-cert, --tls-key and --tls-ca; ") + flag +
              " is missing (or --insecure-actors on a loopback address)";
-  for (auto [file, flag] : {std::pair{&t.cert, "--tls-cert"}, std::pair{&t.key, "--tls-key"},
-                            std::pair{&t.ca, "--tls-ca"}}) {
-    int fd = ::open(file->c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      return std::string("cannot read ") + flag + " " + *file + ": " + std::strerror(errno);
-    ::close(fd);
+  try {
+    tls_identity::load(t, true);
+  } catch (const std::exception& e) {
+    return e.what();
   }
-  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{SSL_CTX_new(TLS_method()), SSL_CTX_free};
-  if (!ctx) return "cannot set up TLS: " + openssl_reason();
-  errno = 0;
-  if (SSL_CTX_use_certificate_chain_file(ctx.get(), t.cert.c_str()) != 1)
-    return "cannot use --tls-cert " + t.cert + ": " + openssl_reason();
-  errno = 0;
-  if (SSL_CTX_use_PrivateKey_file(ctx.get(), t.key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    auto why = openssl_reason();
-    if (why.find("mismatch") != std::string::npos)
-      return "--tls-key " + t.key + " does not match --tls-cert " + t.cert;
-    return "cannot use --tls-key " + t.key + ": " + why;
-  }
-  if (SSL_CTX_check_private_key(ctx.get()) != 1)
-    return "--tls-key " + t.key + " does not match --tls-cert " + t.cert;
-  errno = 0;
-  if (SSL_CTX_load_verify_locations(ctx.get(), t.ca.c_str(), nullptr) != 1)
-    return "cannot use --tls-ca " + t.ca + ": " + openssl_reason();
   return std::nullopt;
 }
 
@@ -152,7 +120,7 @@ bool is_loopback(const std::string& host) {
 
 std::optional<std::string> check_endpoint(const actor_endpoint& ep) {
   if (ep.insecure) {
-    if (ep.tls.any())
+    if (!ep.tls.cert.empty() || !ep.tls.key.empty() || !ep.tls.ca.empty())
       return std::string("--insecure-actors and --tls-cert/--tls-key/--tls-ca exclude each other");
     if (!is_loopback(ep.host))
       return "--insecure-actors is allowed only on a loopback address, not " + ep.host +

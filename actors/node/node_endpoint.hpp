@@ -14,20 +14,14 @@
 #include <string>
 
 #include "actors/daemon/node_messages.hpp"
+#include "schema/tls_endpoint.hpp"
 
 namespace berth {
-
-struct tls_files {
-  std::string cert;  // this side's certificate (PEM), signed by the CA
-  std::string key;   // its private key (PEM)
-  std::string ca;    // the CA a peer's certificate must be signed by
-  bool any() const { return !cert.empty() || !key.empty() || !ca.empty(); }
-};
 
 struct actor_endpoint {
   std::string host;
   std::uint16_t port = 0;
-  tls_files tls;
+  tls_files tls;                               // the same files as the API's TLS endpoint (--tls-*)
   bool insecure = false;                       // plain BASP: loopback only
   std::string message_set = kActorMessageSet;  // a test plays an older peer with another
   std::string describe() const;                // "tls://HOST:PORT" or "tcp://HOST:PORT"
@@ -39,7 +33,7 @@ actor_endpoint parse_actor_address(const std::string& text, const std::string& f
 bool is_loopback(const std::string& host);
 
 // Why this endpoint may not be used, or nothing: TLS needs all three files,
-// each readable and accepted by OpenSSL (the key matching the certificate);
+// each one checked as the API's TLS endpoint checks them (tls_identity);
 // insecure needs a loopback host; one of the two is required.
 std::optional<std::string> check_endpoint(const actor_endpoint& ep);
 

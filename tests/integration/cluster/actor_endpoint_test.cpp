@@ -214,7 +214,8 @@ TEST_CASE("plain actor messages only on loopback, and only when asked for", "[cl
       berthd_refuses({"--actor-address", "127.0.0.1:7700", "--tls-cert", certs().node.cert,
                       "--tls-key", certs().client.key, "--tls-ca", certs().ca.cert()});
   CHECK(wrong_key.first == 1);
-  CHECK(wrong_key.second.find("does not match --tls-cert") != std::string::npos);
+  CHECK(wrong_key.second.find("it does not belong to the certificate " + certs().node.cert) !=
+        std::string::npos);
 
   auto bad_address = berthd_refuses({"--actor-address", "127.0.0.1", "--insecure-actors"});
   CHECK(bad_address.first == 1);
