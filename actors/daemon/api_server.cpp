@@ -22,7 +22,9 @@
 #include "actors/daemon/api_bridge.hpp"
 #include "actors/daemon/api_connection.hpp"
 #include "actors/daemon/api_convert.hpp"
+#include "actors/daemon/api_import.hpp"
 #include "actors/daemon/api_peer.hpp"
+#include "actors/daemon/api_subscription.hpp"
 #include "actors/daemon/api_task.hpp"
 #include "actors/daemon/client_paths.hpp"
 #include "actors/errors.hpp"
@@ -35,231 +37,6 @@ namespace {
 
 using wire::api::Berth;
 namespace ac = api_convert;
-
-// ---- event subscriptions -------------------------------------------------------
-
-// The KJ side of one subscription: its sink, and the chain of publish calls
-// that keeps events in order. Each return is acknowledged (through the
-// subscription's forwarder) to the events actor, which bounds what a
-// subscriber may leave unreturned: the chain holds at most that many events.
-class event_pump final : public io_thread::resource {
- public:
-  event_pump(wire::EventSink::Client sink, caf::actor forwarder)
-      : sink_(kj::mv(sink)), forwarder_(std::move(forwarder)) {}
-  ~event_pump() noexcept(false) override {
-    caf::anon_send_exit(forwarder_, caf::exit_reason::user_shutdown);
-  }
-
-  // False once the subscription is over (the pump may then be dropped).
-  bool deliver(const berth_event& e, kj::Timer& timer) {
-    if (broken_) return false;
-    auto req = sink_.publishRequest();
-    ac::fill(req.initEvent(), e);
-    if (e.kind == event_kind::subscriber_too_slow) {
-      // Sent beside the chain, not after it: the client has not returned the
-      // events before it, and may never. Bounded, so a client that never
-      // reads costs berthd nothing after the deadline.
-      req.send()
-          .ignoreResult()
-          .exclusiveJoin(timer.afterDelay(30 * kj::SECONDS))
-          .detach([](kj::Exception&&) {});
-      broken_ = true;
-      return false;
-    }
-    chain_ = chain_.then([req = kj::mv(req)]() mutable { return req.send().ignoreResult(); })
-                 .then([forwarder = forwarder_, seq = e.sequence] {
-                   caf::anon_send(forwarder, event_ack_atom::value, seq);
-                 })
-                 .catch_([this](kj::Exception&& ex) {
-                   // The client went away: end the subscription.
-                   broken_ = true;
-                   caf::anon_send_exit(forwarder_, caf::exit_reason::user_shutdown);
-                 })
-                 .eagerlyEvaluate(nullptr);
-    return true;
-  }
-
- private:
-  wire::EventSink::Client sink_;
-  caf::actor forwarder_;
-  bool broken_ = false;
-  kj::Promise<void> chain_ = kj::READY_NOW;
-};
-
-using resubscribe_atom = caf::atom_constant<caf::atom("resubscr")>;
-
-struct forwarder_state {
-  std::shared_ptr<io_thread> io;
-  std::uint64_t key = 0;  // the pump's key
-  std::shared_ptr<const berth_handles> actors;
-  event_filter filter;
-  events_actor events;     // the events actor it is subscribed to
-  caf::actor_addr first;   // the one it was subscribed to by the client's call
-  caf::actor_addr ended;   // the last one that ended under it
-  std::uint64_t last = 0;  // the newest event number it has forwarded
-  int attempts = 0;        // resubscriptions tried since the events actor ended
-  static inline const char* name = "berth.event_forwarder";
-};
-
-// One subscription's actor: receives events from the events actor and posts
-// them to its pump, and relays the pump's acknowledgements. When the events
-// actor fails, berthd's supervisor starts a new one; the forwarder then
-// subscribes to it from the last number it forwarded, so the client sees
-// every event once and in order across the restart (the numbers are
-// durable), as if nothing had happened.
-caf::behavior event_forwarder(caf::stateful_actor<forwarder_state>* self,
-                              std::shared_ptr<io_thread> io, std::uint64_t key,
-                              std::shared_ptr<const berth_handles> actors, event_filter filter,
-                              events_actor events) {
-  auto& st = self->state;
-  st.io = std::move(io);
-  st.key = key;
-  st.actors = std::move(actors);
-  st.filter = std::move(filter);
-  st.events = std::move(events);
-  st.first = st.events.address();
-  self->monitor(st.events);
-  self->set_down_handler([self](caf::down_msg& msg) {
-    if (msg.source != self->state.events.address()) return;
-    spdlog::info(
-        "event subscription: the events actor ended ({}); subscribing again after "
-        "event {}",
-        caf::to_string(msg.reason), self->state.last);
-    self->state.ended = self->state.events.address();
-    self->state.events = nullptr;
-    self->send(self, resubscribe_atom::value);
-  });
-  return {
-      [self](berth_event& e) {
-        auto& st = self->state;
-        // Never twice, whatever a resubscription replays.
-        if (e.kind != event_kind::subscriber_too_slow && e.sequence <= st.last &&
-            st.events.address() != st.first)
-          return;
-        st.last = std::max(st.last, e.sequence);
-        st.io->post([io = st.io.get(), key = st.key, e = std::move(e)](kj::AsyncIoContext& ctx) {
-          auto* pump = io->find<event_pump>(key);
-          if (pump && !pump->deliver(e, ctx.provider->getTimer())) io->drop(key);
-        });
-      },
-      // The subscription started at `from` (the events actor's answer).
-      [self](caf::ok_atom, std::uint64_t from) {
-        self->state.last = std::max(self->state.last, from);
-      },
-      [self](event_ack_atom, std::uint64_t seq) {
-        auto& st = self->state;
-        if (st.events)
-          self->send(st.events, event_ack_atom::value,
-                     caf::actor_cast<event_subscriber>(self->ctrl()), seq);
-      },
-      [self](resubscribe_atom) {
-        auto& st = self->state;
-        auto now = st.actors ? st.actors->events() : events_actor{};
-        if (!now || now.address() == st.ended) {
-          // Not restarted yet. The supervisor gives up within seconds;
-          // then berthd stops and the client's connection ends.
-          if (++st.attempts < 1500)
-            self->delayed_send(self, std::chrono::milliseconds(20), resubscribe_atom::value);
-          return;
-        }
-        st.attempts = 0;
-        st.events = now;
-        self->monitor(now);
-        self->request(now, caf::infinite, subscribe_atom::value, st.filter,
-                      caf::actor_cast<event_subscriber>(self->ctrl()), st.last)
-            .then([](std::uint64_t) {},
-                  [self](caf::error& err) {
-                    spdlog::warn(
-                        "event subscription: subscribing again after event {} "
-                        "failed: {}",
-                        self->state.last, caf::to_string(err));
-                    self->quit(err);
-                  });
-      },
-  };
-}
-
-// ---- import archives ----------------------------------------------------------
-
-struct archive_keeper_state {
-  client_archive archive;
-  caf::typed_response_promise<std::vector<image_record>> answer;
-  static inline const char* name = "berth.archive_keeper";
-};
-
-// Holds the archive a client opened (client_paths.hpp) until the images
-// actor has answered its import, whether or not the client still waits:
-// the images actor reads the file through its /proc/self/fd path, and a
-// descriptor closed early could by then be another file's. It answers for
-// the images actor, which CAF 0.17 would not do if that actor failed with
-// the request (the bridge watches only the keeper).
-caf::behavior archive_keeper(caf::stateful_actor<archive_keeper_state>* self,
-                             client_archive archive, images_actor images) {
-  self->state.archive = std::move(archive);
-  self->set_down_handler([self](caf::down_msg& msg) {
-    if (self->state.answer.pending())
-      self->state.answer.deliver(cut_short("berth.images", msg.reason, nullptr));
-    self->quit();
-  });
-  return {
-      [self, images](img_import_atom, import_request& req) {
-        auto rp = self->make_response_promise<std::vector<image_record>>();
-        if (!images) {
-          rp.deliver(make_error(errc::unavailable,
-                                "berthd is starting or restarting its actors; try again"));
-          self->quit();
-          return rp;
-        }
-        self->state.answer = rp;
-        self->monitor(images);
-        self->request(images, caf::infinite, img_import_atom::value, std::move(req))
-            .then(
-                [self](std::vector<image_record>& xs) {
-                  self->state.answer.deliver(std::move(xs));
-                  self->quit();
-                },
-                [self](caf::error& err) {
-                  self->state.answer.deliver(self->state.archive.as_named(std::move(err)));
-                  self->quit();
-                });
-        return rp;
-      },
-  };
-}
-
-// ---- import progress ------------------------------------------------------------
-
-class progress_pump final : public io_thread::resource {
- public:
-  explicit progress_pump(wire::api::ImportProgressSink::Client sink) : sink_(kj::mv(sink)) {}
-  void deliver(const images::import_progress& p) {
-    auto req = sink_.progressRequest();
-    auto out = req.initProgress();
-    out.setBytesDone(p.bytes_done);
-    out.setBytesTotal(p.bytes_total);
-    out.setLayersDone(static_cast<std::uint32_t>(p.layers_done));
-    out.setLayersTotal(static_cast<std::uint32_t>(p.layers_total));
-    // A client that stops listening only loses its progress report.
-    chain_ = chain_.then([req = kj::mv(req)]() mutable { return req.send().ignoreResult(); })
-                 .catch_([](kj::Exception&&) {})
-                 .eagerlyEvaluate(nullptr);
-  }
-
- private:
-  wire::api::ImportProgressSink::Client sink_;
-  kj::Promise<void> chain_ = kj::READY_NOW;
-};
-
-caf::behavior progress_forwarder(caf::event_based_actor* self, std::shared_ptr<io_thread> io,
-                                 std::uint64_t key) {
-  return {
-      [io, key](img_progress_atom, images::import_progress& p) {
-        io->post([io = io.get(), key, p](kj::AsyncIoContext&) {
-          if (auto* pump = io->find<progress_pump>(key)) pump->deliver(p);
-        });
-      },
-  };
-}
 
 // Fills a list builder from a vector, one ac::fill per element.
 template <class List, class Xs>
@@ -285,20 +62,6 @@ void fill_images(Builder resp, const std::vector<image_record>& xs) {
 std::string ns_of(capnp::Text::Reader ns) {
   return ns.size() ? std::string(ns.cStr()) : std::string("default");
 }
-
-class subscription final : public wire::api::Subscription::Server {
- public:
-  subscription(io_thread& io, std::uint64_t key) : io_(io), key_(key) {}
-  ~subscription() noexcept(false) { io_.drop(key_); }
-  kj::Promise<void> cancel(CancelContext) override {
-    io_.drop(key_);
-    return kj::READY_NOW;
-  }
-
- private:
-  io_thread& io_;
-  std::uint64_t key_;
-};
 
 // ---- the Berth interface ------------------------------------------------------------
 
@@ -537,7 +300,7 @@ class berth_service final : public Berth::Server {
             return;
           }
           caf::anon_send(forwarder, caf::ok_atom::value, *seq);
-          resp.setSubscription(kj::heap<subscription>(*bridge_.io, key));
+          resp.setSubscription(kj::heap<event_subscription>(*bridge_.io, key));
         });
   }
 

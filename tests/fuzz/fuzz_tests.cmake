@@ -24,7 +24,7 @@ math(EXPR _fuzz_timeout "${_fuzz_seconds} + 240")
 foreach(t ${BERTH_FUZZ_TARGETS})
   add_test(NAME fuzz_${t}
     COMMAND ${BERTH_FUZZ_DIR}/run-fuzzer ${CMAKE_BINARY_DIR}/fuzz/fuzz_${t}
-            ${BERTH_FUZZ_DIR}/corpus/${t} ${BERTH_FUZZ_DIR}/regressions/${t})
+            ${BERTH_FUZZ_DIR}/corpus/${t} ${BERTH_FUZZ_DIR}/regressions/${t} ${_fuzz_seconds})
   set_tests_properties(fuzz_${t} PROPERTIES LABELS fuzz TIMEOUT ${_fuzz_timeout}
     FIXTURES_REQUIRED berth_fuzzers)
 endforeach()

@@ -58,10 +58,13 @@ void two_nodes(berthd_process& a, berthd_process& b, const std::string& b_addres
   auto pid = pid_of(on_b, id);
   REQUIRE_FALSE(pid.empty());
 
-  // And the other way round: b reaches a's (empty) task list.
-  auto back = through(b, "a", {"t", "ls"});
+  // And the other way round: through b, on a.
+  auto back = through(
+      b, "a", {"run", "--rm", "--rootfs", a.rootfs(), kImage, id + "-on-a", "echo", "hi from a"});
+  INFO(back.err);
   CHECK(back.exit_code == 0);
-  CHECK(back.out.find(id + " ") == std::string::npos);
+  CHECK(back.out == "hi from a\n");
+  CHECK(through(b, "a", {"t", "ls"}).out.find(id + " ") == std::string::npos);
 
   // exec and logs across: the log is a file on b, read there for a.
   auto exec = through(a, "b", {"t", "exec", "--exec-id", "e1", id, "echo", "exec on b"});
