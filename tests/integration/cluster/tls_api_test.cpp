@@ -25,70 +25,37 @@
 #include <kj/compat/tls.h>
 
 #include "berth_runner.hpp"
+#include "cluster_fixture.hpp"
 #include "schema/api.capnp.h"
 #include "schema/tls_endpoint.hpp"
 #include "tests/support/berthd_process.hpp"
 #include "tests/support/busybox_bundle.hpp"
+#include "tests/support/test_certificates.hpp"
 
 using namespace berth::test;
 using Catch::Contains;
 
 namespace {
 
-void sh(const std::string& command) {
-  if (std::system((command + " >/dev/null 2>&1").c_str()) != 0)
-    throw std::runtime_error("failed: " + command);
-}
-
-// A CA, and certificates it signs, in one directory (P-256 keys: quick).
+// berthd's certificate (for localhost), alice's from the same CA, and
+// mallory's from another (tests/support/test_certificates.hpp).
 struct certificates {
-  temp_dir dir{"berth-tls-test"};
+  test_ca ca{"berth test CA"};
+  test_ca other_ca{"another CA"};
+  certificate server = ca.issue("berthd");
+  certificate client = ca.issue("alice");
+  certificate mallory = other_ca.issue("mallory");
+  temp_dir scratch{"berth-tls-test"};  // an archive, a checkpoint path
 
-  certificates() {
-    make_ca("ca", "berth test CA");
-    make_ca("other-ca", "another CA");
-    sign("ca", "server", "berthd", "subjectAltName=DNS:localhost,IP:127.0.0.1");
-    sign("ca", "client", "alice", "extendedKeyUsage=clientAuth");
-    sign("other-ca", "mallory", "mallory", "extendedKeyUsage=clientAuth");
-  }
-  std::string operator/(const std::string& name) const { return dir / name; }
-
- private:
-  void make_ca(const std::string& name, const std::string& cn) {
-    sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj '/CN=" +
-       cn + "' -keyout " + dir / (name + ".key") + " -out " + dir / (name + ".crt"));
-  }
-  void sign(const std::string& ca, const std::string& name, const std::string& cn,
-            const std::string& extension) {
-    std::ofstream(dir / (name + ".ext")) << extension << "\n";
-    sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=" + cn +
-       "' -keyout " + dir / (name + ".key") + " -out " + dir / (name + ".csr"));
-    sh("openssl x509 -req -days 2 -in " + dir / (name + ".csr") + " -CA " + dir / (ca + ".crt") +
-       " -CAkey " + dir / (ca + ".key") + " -CAcreateserial -out " + dir / (name + ".crt") +
-       " -extfile " + dir / (name + ".ext"));
-  }
+  const certificate& of(const std::string& who) const { return who == "client" ? client : mallory; }
 };
-
-// A TCP port nobody listens on now (the kernel's pick for port 0).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sa;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0)
-    throw std::runtime_error("no free port");
-  ::close(fd);
-  return ntohs(sa.sin_port);
-}
 
 struct tls_daemon {
   certificates certs;
   std::string endpoint = "tls://127.0.0.1:" + std::to_string(free_port());
   berthd_process daemon{
-      berthd_process::options{{"--address", endpoint, "--tls-cert", certs / "server.crt",
-                               "--tls-key", certs / "server.key", "--tls-ca", certs / "ca.crt"}}};
+      berthd_process::options{{"--address", endpoint, "--tls-cert", certs.server.cert, "--tls-key",
+                               certs.server.key, "--tls-ca", certs.ca.cert()}}};
 };
 
 tls_daemon& fixture() {
@@ -100,11 +67,9 @@ tls_daemon& fixture() {
 // "mallory", or "" for none) with berthd's CA.
 berth_result remote(const std::string& who, std::vector<std::string> args) {
   auto& f = fixture();
-  std::vector<std::string> argv = {"--tls-ca", f.certs / "ca.crt", "--tls-server-name",
-                                   "localhost"};
+  std::vector<std::string> argv = {"--tls-ca", f.certs.ca.cert(), "--tls-server-name", "localhost"};
   if (!who.empty())
-    argv.insert(argv.end(),
-                {"--tls-cert", f.certs / (who + ".crt"), "--tls-key", f.certs / (who + ".key")});
+    argv.insert(argv.end(), {"--tls-cert", f.certs.of(who).cert, "--tls-key", f.certs.of(who).key});
   argv.insert(argv.end(), args.begin(), args.end());
   berth_call call(argv, f.endpoint);
   call.deadline = std::chrono::seconds(90);
@@ -194,16 +159,15 @@ TEST_CASE("a client without a certificate is refused", "[cluster][tls]") {
 
 TEST_CASE("a client that does not trust berthd's CA does not talk to it", "[cluster][tls]") {
   auto& f = fixture();
-  berth_call call(
-      {"--tls-ca", f.certs / "other-ca.crt", "--tls-server-name", "localhost", "--tls-cert",
-       f.certs / "client.crt", "--tls-key", f.certs / "client.key", "c", "ls"},
-      f.endpoint);
+  berth_call call({"--tls-ca", f.certs.other_ca.cert(), "--tls-server-name", "localhost",
+                   "--tls-cert", f.certs.client.cert, "--tls-key", f.certs.client.key, "c", "ls"},
+                  f.endpoint);
   auto r = run_berth(call);
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Contains("berthd's certificate is not signed by the CA in --tls-ca"));
   // Dialled by an address its certificate does not name.
-  berth_call by_ip({"--tls-ca", f.certs / "ca.crt", "--tls-cert", f.certs / "client.crt",
-                    "--tls-key", f.certs / "client.key", "c", "ls"},
+  berth_call by_ip({"--tls-ca", f.certs.ca.cert(), "--tls-cert", f.certs.client.cert, "--tls-key",
+                    f.certs.client.key, "c", "ls"},
                    "tls://127.0.0.1:" + f.endpoint.substr(f.endpoint.rfind(':') + 1));
   auto named = run_berth(by_ip);
   CHECK(named.exit_code == 1);
@@ -222,7 +186,7 @@ TEST_CASE("host paths from a remote client are refused with the reason", "[clust
   CHECK_THAT(attached.err, Contains("host paths are not accepted from a remote client (tls://"));
   CHECK_THAT(attached.err, Contains("CN=alice"));
   // Importing an archive by its path.
-  auto archive = fixture().certs / "image.tar";
+  auto archive = fixture().certs.scratch / "image.tar";
   std::ofstream(archive) << "not really a tar\n";
   auto imported = remote("client", {"i", "import", archive});
   CHECK(imported.exit_code == 1);
@@ -243,23 +207,23 @@ TEST_CASE("berthd refuses plain TCP and bad TLS files before it starts", "[clust
     return " --tls-cert " + cert + " --tls-key " + key + " --tls-ca " + ca;
   };
   auto tcp = run_program(berthd + " --address tcp://127.0.0.1:1" +
-                         files(certs / "server.crt", certs / "server.key", certs / "ca.crt"));
+                         files(certs.server.cert, certs.server.key, certs.ca.cert()));
   CHECK(tcp.first == 1);
   CHECK_THAT(tcp.second, Contains("plain TCP is not offered"));
 
   auto endpoint = " --address tls://127.0.0.1:" + std::to_string(free_port());
   auto missing = run_program(berthd + endpoint +
-                             files(certs / "server.crt", certs / "server.key", "/nonexistent.crt"));
+                             files(certs.server.cert, certs.server.key, "/nonexistent.crt"));
   CHECK(missing.first == 1);
   CHECK_THAT(missing.second, Contains("bad CA file /nonexistent.crt: No such file or directory"));
 
-  auto not_a_key = run_program(berthd + endpoint +
-                               files(certs / "server.crt", certs / "ca.crt", certs / "ca.crt"));
+  auto not_a_key =
+      run_program(berthd + endpoint + files(certs.server.cert, certs.ca.cert(), certs.ca.cert()));
   CHECK(not_a_key.first == 1);
-  CHECK_THAT(not_a_key.second, Contains("bad key " + certs / "ca.crt"));
+  CHECK_THAT(not_a_key.second, Contains("bad key " + certs.ca.cert()));
 
-  auto wrong_key = run_program(berthd + endpoint +
-                               files(certs / "server.crt", certs / "client.key", certs / "ca.crt"));
+  auto wrong_key =
+      run_program(berthd + endpoint + files(certs.server.cert, certs.client.key, certs.ca.cert()));
   CHECK(wrong_key.first == 1);
   CHECK_THAT(wrong_key.second, Contains("does not belong to the certificate"));
 
@@ -284,8 +248,8 @@ TEST_CASE("a checkpoint path from a remote client is refused as invalid_argument
   auto rootfs = f.daemon.rootfs();
   REQUIRE(remote("client", {"c", "create", "--rootfs", rootfs, "local/busybox:latest", id, "true"})
               .exit_code == 0);
-  auto identity = berth::tls_identity::load(
-      {f.certs / "client.crt", f.certs / "client.key", f.certs / "ca.crt"}, true);
+  auto identity =
+      berth::tls_identity::load({f.certs.client.cert, f.certs.client.key, f.certs.ca.cert()}, true);
   auto io = kj::setupAsyncIo();
   kj::TlsContext tls(identity.options(false));
   auto at = berth::parse_tls_address(f.endpoint);
@@ -299,7 +263,7 @@ TEST_CASE("a checkpoint path from a remote client is refused as invalid_argument
   auto berth = rpc.bootstrap().castAs<berth::wire::api::Berth>();
   auto req = berth.createTaskRequest();
   req.initReq().setId(id);
-  req.getReq().setCheckpoint(f.certs / "checkpoint");
+  req.getReq().setCheckpoint(f.certs.scratch / "checkpoint");
   auto resp = req.send().wait(io.waitScope);
   auto err = resp.getResp().getError();
   CHECK(err.getCode() == berth::wire::ErrorCode::INVALID_ARGUMENT);
