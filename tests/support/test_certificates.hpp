@@ -21,7 +21,8 @@ class test_ca {
   explicit test_ca(const std::string& name);
 
   const std::string& cert() const { return ca_.cert; }
-  // A certificate for `name` signed by this CA (serverAuth and clientAuth).
+  // A certificate for `name` (no quote in it) signed by this CA (serverAuth
+  // and clientAuth).
   // Throws std::runtime_error with openssl's output when it fails.
   certificate issue(const std::string& name) const;
 
