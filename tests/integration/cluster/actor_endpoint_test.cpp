@@ -8,8 +8,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -74,12 +72,7 @@ std::pair<int, std::string> berthd_refuses(const std::vector<std::string>& flags
   std::string cmd =
       berthd_process::berthd_binary() + " --root " + (dir / "root") + " --state " + (dir / "state");
   for (auto& f : flags) cmd += " '" + f + "'";
-  cmd += " >" + (dir / "out") + " 2>&1";
-  int rc = std::system(cmd.c_str());
-  std::ifstream f(dir / "out");
-  std::stringstream out;
-  out << f.rdbuf();
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out.str()};
+  return run_program(cmd);
 }
 
 }  // namespace

@@ -1,16 +1,15 @@
 // examples/client against a real berthd: it lists the containers, runs one
 // (createTask and start pipelined), prints its exit status and cleans up.
 // Kept running by ctest so the example cannot silently rot.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "berth_runner.hpp"
+#include "cluster_fixture.hpp"
 #include "tests/support/berthd_process.hpp"
 
 using namespace berth::test;
@@ -21,15 +20,6 @@ namespace {
 std::string example_binary() {
   const char* d = std::getenv("BERTH_BUILD_DIR");
   return std::string(d ? d : ".") + "/examples/client/berth-client-example";
-}
-
-std::pair<int, std::string> run_program(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 }  // namespace

@@ -1,13 +1,15 @@
-// What the cluster tests share: free loopback ports, one set of certificates
+// What the cluster tests share: running a program, free loopback ports, one set of certificates
 // (a CA with a node and a client certificate, and a stranger's CA), berthd's
 // TLS flags, and waiting for `berth nodes ls` to show a state.
 #pragma once
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +18,16 @@
 #include "tests/support/test_certificates.hpp"
 
 namespace berth::test {
+
+// A shell command's exit code, and its stdout and stderr together.
+inline std::pair<int, std::string> run_program(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
 
 // A TCP port free on loopback right now (the kernel's pick, released).
 inline std::uint16_t free_port() {

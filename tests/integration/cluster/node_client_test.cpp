@@ -3,17 +3,16 @@
 // npm packages into a copy of the example (the npm registry is one of this
 // machine's registries), compiles the schema with capnp-es and runs the
 // client: list, create, createTask with start pipelined, wait, delete.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include "berth_runner.hpp"
+#include "cluster_fixture.hpp"
 #include "tests/support/berthd_process.hpp"
 
 using namespace berth::test;
@@ -21,15 +20,6 @@ using Catch::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::pair<int, std::string> run_program(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 std::string source_dir() {
   const char* d = std::getenv("BERTH_SOURCE_DIR");

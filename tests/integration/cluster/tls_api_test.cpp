@@ -12,7 +12,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -83,16 +82,6 @@ berth_result local(std::vector<std::string> args) {
 std::string unique_id(const std::string& stem) {
   static int next = 0;
   return stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(next++);
-}
-
-// A program's exit code and its stdout and stderr together.
-std::pair<int, std::string> run_program(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 }  // namespace
