@@ -86,6 +86,20 @@ void two_nodes(berthd_process& a, berthd_process& b, const std::string& b_addres
   CHECK(through(a, "b", {"t", "rm", talker}).exit_code == 0);
   CHECK(through(a, "b", {"c", "rm", talker}).exit_code == 0);
 
+  // b's events, subscribed through a: a container made on b shows.
+  {
+    background_berth events(a.address(), {"--node", "b", "events"});
+    bool seen = false;
+    for (int i = 0; i < 20 && !seen; ++i) {
+      auto probe = id + "-ev" + std::to_string(i);
+      run_berth_at(b.address(), {"c", "create", "--rootfs", b.rootfs(), kImage, probe, "true"});
+      run_berth_at(b.address(), {"c", "rm", probe});
+      seen = events.read_until(probe, 1s);
+    }
+    CHECK(seen);
+    CHECK(events.out().find("/containers/create") != std::string::npos);
+  }
+
   // Both nodes list both, with b's container and task counted.
   auto listed = run_berth_at(a.address(), {"nodes", "ls"}).out;
   INFO(listed);
