@@ -34,6 +34,22 @@ struct archive_keeper_state {
 caf::behavior archive_keeper(caf::stateful_actor<archive_keeper_state>* self,
                              client_archive archive, images_actor images);
 
+struct archive_uploader_state {
+  client_archive archive;
+  int fd = -1;  // the archive opened for reading (archive holds an O_PATH)
+  caf::actor receiver;
+  std::int64_t sent = 0;
+  caf::typed_response_promise<std::vector<image_record>> answer;
+  static inline const char* name = "berth.archive_uploader";
+};
+
+// For an import on another node (`berth --node b i import FILE` through this
+// one): sends the client's archive to a receiver there
+// (actors/node/archive_receiver.hpp), a chunk at a time, each once the last
+// was written, then has it imported there. Answers import as the keeper does.
+caf::behavior archive_uploader(caf::stateful_actor<archive_uploader_state>* self,
+                               client_archive archive, caf::actor node);
+
 // The KJ side of one import's progress: calls the client's sink in order.
 class progress_pump final : public io_thread::resource {
  public:

@@ -24,6 +24,7 @@
 #include "actors/daemon/api_convert.hpp"
 #include "actors/daemon/api_import.hpp"
 #include "actors/daemon/api_peer.hpp"
+#include "actors/daemon/api_stdio_relay.hpp"
 #include "actors/daemon/api_subscription.hpp"
 #include "actors/daemon/api_task.hpp"
 #include "actors/daemon/client_paths.hpp"
@@ -79,7 +80,13 @@ class berth_service final : public Berth::Server {
         peer_(std::move(peer)),
         log_node_(log_node                 ? std::move(log_node)
                   : cfg_.state_dir.empty() ? caf::actor_cast<caf::actor>(cfg_.node)
-                                           : caf::actor{}) {}
+                                           : caf::actor{}) {
+    // Another node's tasks: stdio the client names here is relayed there.
+    if (log_node_) {
+      relays_ = std::make_shared<stdio_relays>();
+      relays_->node = log_node_;
+    }
+  }
 
   ~berth_service() noexcept(false) {
     caf::anon_send_exit(bridge_.caller, caf::exit_reason::user_shutdown);
@@ -164,11 +171,32 @@ class berth_service final : public Berth::Server {
       ctx.getResults().setTask(make_failed_task_capability(refused));
       return kj::READY_NOW;
     }
+    if (relays_ && names_paths(req.stdio)) {
+      auto key = stdio_relays::key(req.ns, req.id, "");
+      return open_stdio_relay(bridge_, relays_, key, req.stdio)
+          .then([this, ctx, key, req = std::move(req)](
+                    caf::expected<stdio_paths> there) mutable -> kj::Promise<void> {
+            if (!there) {
+              auto results = ctx.getResults();
+              ac::fill(results.initResp().initError(), there.error());
+              results.setTask(make_failed_task_capability(there.error()));
+              return kj::READY_NOW;
+            }
+            req.stdio = std::move(*there);
+            return create_task(ctx, std::move(req), key);
+          });
+    }
+    return create_task(ctx, std::move(req), "");
+  }
+
+  // `relay`: the key of the stdio relay opened for it, ended if it fails.
+  kj::Promise<void> create_task(CreateTaskContext ctx, task_create req, std::string relay) {
     return ask<task_handle>(bridge_, actors_->registry(), std::move(req))
-        .then([this, ctx](caf::expected<task_handle> h) mutable {
+        .then([this, ctx, relay](caf::expected<task_handle> h) mutable {
           auto results = ctx.getResults();
           auto resp = results.initResp();
           if (!h) {
+            if (!relay.empty()) drop_stdio_relay(*relays_, relay);
             ac::fill(resp.initError(), h.error());
             results.setTask(make_failed_task_capability(h.error()));
             return;
@@ -216,8 +244,11 @@ class berth_service final : public Berth::Server {
       ir.progress_to = forwarder;
     }
     auto forwarder = ir.progress_to;
-    auto keeper =
-        bridge_.sys->spawn<caf::hidden>(archive_keeper, std::move(*archive), actors_->images());
+    // Another node's images actor cannot open a path here: the bytes go there.
+    auto keeper = relays_ ? bridge_.sys->spawn<caf::hidden>(archive_uploader, std::move(*archive),
+                                                            relays_->node)
+                          : bridge_.sys->spawn<caf::hidden>(archive_keeper, std::move(*archive),
+                                                            actors_->images());
     return ask<std::vector<image_record>>(bridge_, keeper, img_import_atom::value, std::move(ir))
         .then([this, ctx, key, forwarder](caf::expected<std::vector<image_record>> got) mutable {
           if (key) bridge_.io->drop(key);
@@ -403,7 +434,8 @@ class berth_service final : public Berth::Server {
                    : cfg_.state_dir + "/" + h.info.ns + "/" + h.info.id + "/task.log";
     // Calls on the task count against this connection's bound too.
     return gate_
-        ->guard(make_task_capability(bridge_, h.task, h.info.ns, h.info.id, log, log_node_, peer_),
+        ->guard(make_task_capability(bridge_, h.task, h.info.ns, h.info.id, log, log_node_, peer_,
+                                     relays_),
                 capnp::Schema::from<wire::api::Task>())
         .castAs<wire::api::Task>();
   }
@@ -415,6 +447,7 @@ class berth_service final : public Berth::Server {
   api_server_config cfg_;
   api_peer peer_;  // the client, whose host paths are checked as its own
   caf::actor log_node_;
+  std::shared_ptr<stdio_relays> relays_;  // with log_node_: this client's relays to it
 };
 
 // ---- the socket ----------------------------------------------------------------

@@ -28,7 +28,8 @@ constexpr std::size_t kLogBatchBytes = 256 * 1024;  // one batch sent at a time
 class task_service final : public Task::Server {
  public:
   task_service(api_bridge bridge, task_actor task, std::string ns, std::string id,
-               std::string log_path, caf::actor log_node, api_peer peer)
+               std::string log_path, caf::actor log_node, api_peer peer,
+               std::shared_ptr<stdio_relays> relays)
       : bridge_(with_caller(std::move(bridge))),
         task_(std::move(task)),
         ns_(std::move(ns)),
@@ -36,6 +37,7 @@ class task_service final : public Task::Server {
         log_path_(std::move(log_path)),
         log_node_(std::move(log_node)),
         peer_(std::move(peer)),
+        relays_(std::move(relays)),
         registry_(bridge_.actors ? bridge_.actors->registry() : registry_actor{}) {}
 
   ~task_service() noexcept(false) {
@@ -73,13 +75,31 @@ class task_service final : public Task::Server {
   kj::Promise<void> exec(ExecContext ctx) override {
     auto e = ac::from_wire(ctx.getParams().getReq());
     if (auto refused = check_stdio(peer_, e.stdio)) return refuse(ctx, refused);
+    if (relays_ && names_paths(e.stdio)) {
+      auto key = stdio_relays::key(ns_, id_, e.exec_id);
+      return open_stdio_relay(bridge_, relays_, key, e.stdio)
+          .then([this, ctx, key,
+                 e = std::move(e)](caf::expected<stdio_paths> there) mutable -> kj::Promise<void> {
+            if (!there) return refuse(ctx, there.error());
+            e.stdio = std::move(*there);
+            return call<void>(ctx, std::move(e), [](auto, caf::unit_t) {})
+                .then([this, ctx, key]() mutable { drop_if_failed(ctx, key); });
+          });
+    }
     return call<void>(ctx, std::move(e), [](auto, caf::unit_t) {});
   }
   kj::Promise<void> wait(WaitContext ctx) override {
     auto r = ctx.getParams().getReq();
-    return call<exit_status>(
-        ctx, task_wait{r.getExecId().cStr()},
-        [](auto resp, const exit_status& s) { ac::fill(resp.initStatus(), s); });
+    std::string exec_id = r.getExecId().cStr();
+    auto waited = call<exit_status>(ctx, task_wait{exec_id}, [](auto resp, const exit_status& s) {
+      ac::fill(resp.initStatus(), s);
+    });
+    if (!relays_) return waited;
+    // The client stops reading its FIFOs once wait answers: what the task
+    // wrote must have come across first.
+    return waited.then([this, exec_id] {
+      return stdio_drained(bridge_, relays_, stdio_relays::key(ns_, id_, exec_id));
+    });
   }
   kj::Promise<void> delete_(DeleteContext ctx) override {
     auto r = ctx.getParams().getReq();
@@ -91,14 +111,35 @@ class task_service final : public Task::Server {
   }
   kj::Promise<void> closeIo(CloseIoContext ctx) override {
     auto r = ctx.getParams().getReq();
-    return call<void>(ctx, task_close_io{r.getExecId().cStr(), r.getStdin()},
-                      [](auto, caf::unit_t) {});
+    task_close_io close{r.getExecId().cStr(), r.getStdin()};
+    if (relays_ && close.stdin) {
+      // Not before the client's last bytes of stdin were written there.
+      auto key = stdio_relays::key(ns_, id_, close.exec_id);
+      return stdio_input_done(bridge_, relays_, key)
+          .then([this, ctx, close = std::move(close)]() mutable {
+            return call<void>(ctx, std::move(close), [](auto, caf::unit_t) {});
+          });
+    }
+    return call<void>(ctx, std::move(close), [](auto, caf::unit_t) {});
   }
   kj::Promise<void> attach(AttachContext ctx) override {
     auto r = ctx.getParams().getReq();
     auto stdio = convert::from_wire(r.getStdio());
     if (auto refused = check_stdio(peer_, stdio)) return refuse(ctx, refused);
-    return call<bool>(ctx, task_attach{r.getExecId().cStr(), std::move(stdio)},
+    task_attach attach{r.getExecId().cStr(), std::move(stdio)};
+    if (relays_ && names_paths(attach.stdio)) {
+      auto key = stdio_relays::key(ns_, id_, attach.exec_id);
+      return open_stdio_relay(bridge_, relays_, key, attach.stdio)
+          .then([this, ctx, key, attach = std::move(attach)](
+                    caf::expected<stdio_paths> there) mutable -> kj::Promise<void> {
+            if (!there) return refuse(ctx, there.error());
+            attach.stdio = std::move(*there);
+            return call<bool>(ctx, std::move(attach),
+                              [](auto resp, bool stdin_open) { resp.setStdinOpen(stdin_open); })
+                .then([this, ctx, key]() mutable { drop_if_failed(ctx, key); });
+          });
+    }
+    return call<bool>(ctx, std::move(attach),
                       [](auto resp, bool stdin_open) { resp.setStdinOpen(stdin_open); });
   }
   kj::Promise<void> resizePty(ResizePtyContext ctx) override {
@@ -129,6 +170,12 @@ class task_service final : public Task::Server {
   static kj::Promise<void> refuse(Ctx& ctx, const caf::error& why) {
     ac::fill(ctx.getResults().initResp().initError(), why);
     return kj::READY_NOW;
+  }
+
+  // A call that was to use the stdio relay under `key` failed: it ends.
+  template <class Ctx>
+  void drop_if_failed(Ctx& ctx, const std::string& key) {
+    if (ctx.getResults().getResp().hasError()) drop_stdio_relay(*relays_, key);
   }
 
   // Sends `msg` to the task; `ok(resp builder, reply)` fills a success.
@@ -214,8 +261,9 @@ class task_service final : public Task::Server {
   api_bridge bridge_;
   task_actor task_;
   std::string ns_, id_, log_path_;
-  caf::actor log_node_;  // without log_path_: the node actor of the task's node
-  api_peer peer_;        // the client, whose host paths are checked as its own
+  caf::actor log_node_;                   // without log_path_: the node actor of the task's node
+  api_peer peer_;                         // the client, whose host paths are checked as its own
+  std::shared_ptr<stdio_relays> relays_;  // for a task on another node
   // The registry that handed out task_ (see find_again).
   registry_actor registry_;
   kj::Maybe<kj::ForkedPromise<void>> finding_;
@@ -318,9 +366,11 @@ kj::Promise<void> task_service::logs(LogsContext ctx) {
 
 wire::api::Task::Client make_task_capability(api_bridge bridge, task_actor task, std::string ns,
                                              std::string id, std::string log_path,
-                                             caf::actor log_node, api_peer peer) {
+                                             caf::actor log_node, api_peer peer,
+                                             std::shared_ptr<stdio_relays> relays) {
   return kj::heap<task_service>(std::move(bridge), std::move(task), std::move(ns), std::move(id),
-                                std::move(log_path), std::move(log_node), std::move(peer));
+                                std::move(log_path), std::move(log_node), std::move(peer),
+                                std::move(relays));
 }
 
 wire::api::Task::Client make_failed_task_capability(caf::error why) {

@@ -252,7 +252,9 @@ int main(int argc, char** argv) {
     api.tls = tls;
     // Published before the socket appears, which tells that berthd is ready.
     if (actors_at) {
-      auto node = berth::spawn_node(sys, {node_name, *actors_at, join, cfg.state}, b.handles);
+      berth::node_config node_cfg{node_name, *actors_at, join,
+                                  cfg.state, cfg.root,   bc.image_limits.free_space_reserve};
+      auto node = berth::spawn_node(sys, node_cfg, b.handles);
       berth::publish_node(node, *actors_at);
       api.node = node;
       spdlog::info("node {} publishes its actors on {}", node_name, actors_at->describe());

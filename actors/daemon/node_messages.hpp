@@ -23,13 +23,16 @@ namespace berth {
 // nodes and every actor interface. Bump it whenever one changes (a field
 // added, removed or retyped, a handler's signature). Peers with different
 // sets refuse each other at CAF's handshake, before any message is sent.
-inline constexpr const char kActorMessageSet[] = "berth-actors/1";
+inline constexpr const char kActorMessageSet[] = "berth-actors/2";
 
 using node_hello_atom = caf::atom_constant<caf::atom("nodeHello")>;
 using node_join_atom = caf::atom_constant<caf::atom("nodeJoin")>;
 using node_lookup_atom = caf::atom_constant<caf::atom("nodeLookup")>;
 using node_list_atom = caf::atom_constant<caf::atom("nodeList")>;
 using node_open_log_atom = caf::atom_constant<caf::atom("nodeLog")>;
+using node_open_stdio_atom = caf::atom_constant<caf::atom("nodeStdio")>;
+using node_receive_archive_atom = caf::atom_constant<caf::atom("nodeArchiv")>;
+using archive_chunk_atom = caf::atom_constant<caf::atom("archChunk")>;
 using log_next_atom = caf::atom_constant<caf::atom("logNext")>;
 
 // A node and where its actors are published ("HOST:PORT").
@@ -66,6 +69,18 @@ typename Inspector::result_type inspect(Inspector& f, node_info& x) {
 using log_cursor_actor = caf::typed_actor<
     caf::replies_to<log_next_atom, std::uint64_t, std::int64_t>::with<std::vector<log_record>>>;
 
+// A task's stdio relayed from another node (stdio_relay.hpp): the FIFOs made
+// on the task's node for its shim, and that node's end of the relay.
+struct relayed_stdio {
+  stdio_paths paths;
+  caf::actor end;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, relayed_stdio& x) {
+  return f(caf::meta::type_name("berth.relayed_stdio"), x.paths, x.end);
+}
+
 // One row of `berth nodes ls`.
 struct node_status {
   std::string name;
@@ -95,13 +110,20 @@ typename Inspector::result_type inspect(Inspector& f, node_status& x) {
 // - list: every node this one knows with its state and counts.
 // - open_log(ns, id, tail lines): a cursor over a task's log on this node
 //   (the log is a file here; other nodes read it through the cursor).
+// - open_stdio(wanted, the client's end): FIFOs here for each stream
+//   `wanted` names, relayed to and from the client's end on the caller's
+//   node (stdio_relay.hpp), for a task created, exec'd or attached there.
+// - receive_archive: a receiver for an image archive sent from another node
+//   and imported here (actors/node/archive_receiver.hpp).
 using node_actor = caf::typed_actor<
     caf::replies_to<node_hello_atom, std::string>::with<node_info>,
     caf::replies_to<node_join_atom, peer_address, caf::actor>::with<std::vector<peer_address>>,
     caf::replies_to<node_lookup_atom, std::string>::with<node_info>,
     caf::replies_to<node_list_atom>::with<std::vector<node_status>>,
     caf::replies_to<node_open_log_atom, std::string, std::string,
-                    std::uint64_t>::with<log_cursor_actor>>;
+                    std::uint64_t>::with<log_cursor_actor>,
+    caf::replies_to<node_open_stdio_atom, stdio_paths, caf::actor>::with<relayed_stdio>,
+    caf::replies_to<node_receive_archive_atom>::with<caf::actor>>;
 
 // Announces the types above.
 void add_node_types(caf::actor_system_config& cfg);

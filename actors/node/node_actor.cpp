@@ -6,11 +6,18 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <sys/stat.h>
+
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <map>
 
+#include "actors/daemon/stdio_relay.hpp"
 #include "actors/errors.hpp"
+#include "actors/node/archive_receiver.hpp"
 #include "actors/node/log_cursor_actor.hpp"
 #include "schema/identifier.hpp"
 
@@ -43,6 +50,7 @@ struct node_state {
   std::string address;  // cfg.endpoint as HOST:PORT
   std::shared_ptr<const berth_handles> handles;
   std::map<std::string, peer> peers;
+  std::uint64_t relays = 0;  // stdio relays opened, naming their directories
   static inline const char* name = "berth.node";
 };
 
@@ -53,8 +61,29 @@ using node_self = caf::typed_event_based_actor<
     caf::replies_to<node_list_atom>::with<std::vector<node_status>>,
     caf::replies_to<node_open_log_atom, std::string, std::string,
                     std::uint64_t>::with<log_cursor_actor>,
-    caf::reacts_to<node_tick_atom>>;
+    caf::replies_to<node_open_stdio_atom, stdio_paths, caf::actor>::with<relayed_stdio>,
+    caf::replies_to<node_receive_archive_atom>::with<caf::actor>, caf::reacts_to<node_tick_atom>>;
 using node_pointer = caf::stateful_actor<node_state, node_self>*;
+
+// Where relayed stdio's FIFOs are made, a directory per relay. A relay ends
+// with its berthd, so what a previous one left is removed at start.
+std::string relay_dir(const std::string& state_dir) {
+  return state_dir + "/.relay";
+}
+
+// Where archives sent from other nodes wait for their import (a disk, not
+// the state's tmpfs); what a previous berthd left is removed at start too.
+std::string upload_dir(const std::string& root_dir) {
+  return root_dir + "/uploads";
+}
+
+void make_empty(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) spdlog::warn("cannot clear {}: {}", dir, ec.message());
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    spdlog::warn("cannot create {}: {}", dir, std::strerror(errno));
+}
 
 node_info own_info(node_pointer self) {
   auto now = self->state.handles->get();
@@ -278,6 +307,28 @@ node_self::behavior_type node_behavior(node_pointer self, node_config cfg,
         return spawn_log_cursor(
             self->system(), self->state.cfg.state_dir + "/" + ns + "/" + id + "/task.log", tail);
       },
+      [self](node_open_stdio_atom, const stdio_paths& wanted,
+             caf::actor client_end) -> caf::result<relayed_stdio> {
+        if (self->state.cfg.state_dir.empty())
+          return make_error(errc::not_implemented, "node " + self->state.cfg.name +
+                                                       " cannot relay stdio (no state directory)");
+        if (!client_end) return make_error(errc::invalid_argument, "stdio relay: no client end");
+        auto dir =
+            relay_dir(self->state.cfg.state_dir) + "/" + std::to_string(++self->state.relays);
+        auto opened = open_task_stdio_end(self->system(), dir, wanted, std::move(client_end));
+        if (!opened) return opened.error();
+        return relayed_stdio{std::move(opened->first), std::move(opened->second)};
+      },
+      [self](node_receive_archive_atom) -> caf::result<caf::actor> {
+        if (self->state.cfg.root_dir.empty())
+          return make_error(errc::not_implemented,
+                            "node " + self->state.cfg.name + " cannot receive archives (no root)");
+        auto receiver = spawn_archive_receiver(self->system(), upload_dir(self->state.cfg.root_dir),
+                                               self->state.cfg.free_space_reserve,
+                                               self->state.handles->images());
+        if (!receiver) return receiver.error();
+        return *receiver;
+      },
       [self](node_tick_atom) {
         for (auto& [address, p] : self->state.peers) {
           if (p.connecting) continue;
@@ -305,6 +356,8 @@ std::optional<std::string> check_node_name(const std::string& name) {
 
 node_actor spawn_node(caf::actor_system& sys, node_config cfg,
                       std::shared_ptr<const berth_handles> handles) {
+  if (!cfg.state_dir.empty()) make_empty(relay_dir(cfg.state_dir));
+  if (!cfg.root_dir.empty()) make_empty(upload_dir(cfg.root_dir));
   return caf::actor_cast<node_actor>(sys.spawn(node_behavior, std::move(cfg), std::move(handles)));
 }
 

@@ -9,6 +9,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,8 @@ struct node_config {
   actor_endpoint endpoint;
   std::vector<std::string> join;  // HOST:PORT of nodes to join at start
   std::string state_dir;          // where task logs are (<state>/<ns>/<id>/task.log)
+  std::string root_dir;           // where archives sent from other nodes are kept until imported
+  std::int64_t free_space_reserve = 0;  // what those leave free ([images] free_space_reserve)
 };
 
 // Why `name` cannot name a node, or nothing: 1-63 of [A-Za-z0-9._-], starting

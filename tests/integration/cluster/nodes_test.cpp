@@ -7,12 +7,14 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "berth_runner.hpp"
 #include "cluster_fixture.hpp"
 #include "tests/support/berthd_process.hpp"
+#include "tests/support/image_archives.hpp"
 
 using namespace berth::test;
 using namespace std::chrono_literals;
@@ -199,4 +201,108 @@ TEST_CASE("two nodes in two network namespaces joined by a veth pair", "[cluster
   two_nodes(a, b, b_at);
   a.kill9();
   b.kill9();
+}
+
+// Two machines share no files: b gets an empty file system of its own where
+// the client makes its FIFOs, so b's shim can open none of them, and stdin,
+// stdout and stderr must come across through the nodes.
+TEST_CASE("stdio comes across when the nodes share no files", "[cluster][nodes]") {
+  std::string client_tmp = "/tmp/berth-client-XXXXXX";
+  REQUIRE(::mkdtemp(client_tmp.data()) != nullptr);
+  auto a_at = "127.0.0.1:" + std::to_string(free_port());
+  auto b_at = "127.0.0.1:" + std::to_string(free_port());
+  berthd_process a{berthd_process::options{node_flags("a", a_at)}};
+  auto b_flags = node_flags("b", b_at);
+  b_flags.insert(b_flags.end(), {"--join", a_at});
+  std::vector<std::string> own_files = {
+      "/usr/bin/unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "--",
+      "/bin/sh",
+      "-c",
+      "mount -t tmpfs -o size=1m,mode=0700 elsewhere \"$0\" && exec \"$@\"",
+      client_tmp};
+  berthd_process b{berthd_process::options{b_flags, own_files}};
+  REQUIRE(node_shows(a.address(), "b", "up"));
+
+  const char* saved = std::getenv("TMPDIR");
+  std::string saved_tmp = saved ? saved : "";
+  ::setenv("TMPDIR", client_tmp.c_str(), 1);
+  auto id = "relayed-" + std::to_string(::getpid());
+  auto run_on_b = [&](const std::string& name, std::vector<std::string> command,
+                      std::string input = "") {
+    std::vector<std::string> args = {"--node",   "b",        "run",  "--rm",
+                                     "--rootfs", b.rootfs(), kImage, id + "-" + name};
+    args.insert(args.end(), command.begin(), command.end());
+    berth_call call(args, a.address());
+    call.input = std::move(input);
+    return run_berth(call);
+  };
+
+  auto hi = run_on_b("hi", {"echo", "hi from b"});
+  INFO(hi.err);
+  CHECK(hi.exit_code == 0);
+  CHECK(hi.out == "hi from b\n");
+
+  auto both = run_on_b("both", {"sh", "-c", "echo out; echo err >&2; exit 3"});
+  CHECK(both.exit_code == 3);
+  CHECK(both.out == "out\n");
+  CHECK(both.err.find("err\n") != std::string::npos);
+
+  auto fed = run_on_b("cat", {"cat"}, "line one\nline two\n");
+  INFO(fed.err);
+  CHECK(fed.exit_code == 0);
+  CHECK(fed.out == "line one\nline two\n");
+
+  // More than the relay keeps in flight (64 KiB chunks, a few at a time).
+  auto many = run_on_b("seq", {"seq", "1", "200000"});
+  CHECK(many.exit_code == 0);
+  CHECK(many.out.size() == 1288895);
+  CHECK(many.out.substr(many.out.size() - 7) == "200000\n");
+
+  // exec: its own relay.
+  REQUIRE(through(a, "b", {"run", "-d", "--rootfs", b.rootfs(), kImage, id, "sleep", "600"})
+              .exit_code == 0);
+  auto exec = through(a, "b", {"t", "exec", "--exec-id", "e1", id, "sh", "-c", "echo exec on b"});
+  INFO(exec.err);
+  CHECK(exec.exit_code == 0);
+  CHECK(exec.out == "exec on b\n");
+  CHECK(through(a, "b", {"t", "rm", "-f", id}).exit_code == 0);
+  CHECK(through(a, "b", {"c", "rm", id}).exit_code == 0);
+
+  // An image archive here, imported there: the bytes go to b.
+  auto archive = client_tmp + "/busybox.tar";
+  write_docker_archive(archive, busybox_image());
+  auto imported = through(a, "b", {"i", "import", "--name", "local/sent:1", archive});
+  INFO(imported.err << imported.out);
+  CHECK(imported.exit_code == 0);
+  CHECK(imported.out.find("imported docker.io/local/sent:1 (sha256:") != std::string::npos);
+  CHECK(run_berth_at(b.address(), {"i", "ls"}).out.find("local/sent:1") != std::string::npos);
+  auto from_image = through(a, "b", {"run", "--rm", "local/sent:1", id + "-img", "echo", "sent"});
+  INFO(from_image.err);
+  CHECK(from_image.out == "sent\n");
+  // A broken one is refused by b's images actor, naming the client's file.
+  auto broken = client_tmp + "/broken.tar";
+  { std::ofstream(broken) << "not really a tar\n"; }
+  auto refused = through(a, "b", {"i", "import", broken});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find(broken) != std::string::npos);
+  CHECK(run_program("ls -A " + b.root() + "/uploads").second.empty());
+  ::unlink(archive.c_str());
+  ::unlink(broken.c_str());
+
+  if (saved)
+    ::setenv("TMPDIR", saved_tmp.c_str(), 1);
+  else
+    ::unsetenv("TMPDIR");
+  // Nothing left: every relay removed its FIFOs on b, and the client its own.
+  auto relays = run_program("ls -A " + b.state() + "/.relay");
+  CHECK(relays.first == 0);
+  CHECK(relays.second.empty());
+  CHECK(run_program("ls -A " + client_tmp).second.empty());
+  a.kill9();
+  b.kill9();
+  ::rmdir(client_tmp.c_str());
 }
