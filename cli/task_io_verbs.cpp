@@ -88,21 +88,28 @@ int start_task(daemon_client& client, const start_options& o) {
     stdio.setTerminal(o.tty);
     stdio.setOpenStdin(true);
   }
+  // Without a terminal, create starts the process too: one runtime process
+  // (`runc run --detach`) instead of `create` and `start`. A terminal is
+  // sized between the two, so a shell's first prompt has the right width.
+  bool one_step = !o.tty;
+  r.setStart(one_step);
   // Raw before the process can print; restored on every way out of here.
   raw_terminal raw(o.tty && !o.detach ? STDIN_FILENO : -1);
   auto created = create.send();
   api::Task::Client task = created.getTask();
-  // The pty exists once the task is created: size it before the process
-  // starts, so a shell's first prompt already has the right width.
-  kj::Promise<void> sized = o.tty && !o.detach ? send_window_size(task, "") : kj::READY_NOW;
-  auto start = task.startRequest();
-  start.initReq();
-  auto started = start.send();
-
-  auto created_answer = client.wait(kj::mv(created), "create task " + o.id);
-  check(created_answer.getResp(), "create task " + o.id);
-  auto started_answer = client.wait(kj::mv(started), what);
-  check(started_answer.getResp(), what);
+  if (one_step) {
+    auto created_answer = client.wait(kj::mv(created), "create task " + o.id);
+    check(created_answer.getResp(), "create task " + o.id);
+  } else {
+    kj::Promise<void> sized = !o.detach ? send_window_size(task, "") : kj::READY_NOW;
+    auto start = task.startRequest();
+    start.initReq();
+    auto started = start.send();
+    auto created_answer = client.wait(kj::mv(created), "create task " + o.id);
+    check(created_answer.getResp(), "create task " + o.id);
+    auto started_answer = client.wait(kj::mv(started), what);
+    check(started_answer.getResp(), what);
+  }
 
   KJ_IF_MAYBE (attached, io) {
     int code = attach_until_exit(client, task, **attached, "", o.tty, "task " + o.id);

@@ -96,6 +96,9 @@ struct CreateTaskRequest {
   id @1 :Text;                 # the container's id
   stdio @2 :T.Stdio;
   checkpoint @3 :Text;         # restore from this checkpoint instead of a fresh start
+  start @4 :Bool;              # start the init process as well, in one runtime process
+                               # (`runc run --detach`); the answer's pid is then the running
+                               # process's, and Task.start of init is not needed
 }
 struct CreateTaskResponse { error @0 :T.Error; pid @1 :UInt32; }
 struct GetTaskRequest { namespace @0 :Text; id @1 :Text; }

@@ -20,6 +20,8 @@ struct CreateRequest {
   checkpoint @4 :Text;    # restore from this checkpoint directory instead of creating fresh
   logMaxSize @5 :UInt64;  # rotate <bundle>/task.log past this many bytes; 0: the shim's default (10 MiB)
   logMaxFiles @6 :UInt32; # keep this many log files, the current one included; 0: the default (2)
+  start @7 :Bool;         # start the init process as well (`runc run --detach`: one runtime
+                          # process instead of two); the answer's pid is then the running init
 }
 struct CreateResponse { error @0 :T.Error; pid @1 :UInt32; }
 

@@ -163,6 +163,7 @@ class berth_service final : public Berth::Server {
     req.id = r.getId().cStr();
     req.stdio = convert::from_wire(r.getStdio());
     req.checkpoint = r.getCheckpoint().cStr();
+    req.start = r.getStart();
     auto refused = check_stdio(peer_, req.stdio);
     if (!refused && !req.checkpoint.empty())
       refused = check_checkpoint_path(peer_, req.checkpoint, checkpoint_use::restore);

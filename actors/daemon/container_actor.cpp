@@ -92,14 +92,15 @@ void spawn_and_create(container_pointer self, task_create req, caf::response_pro
                      req.stdio,
                      std::move(rootfs),
                      req.checkpoint,
-                     log_limits_of(st.record.runtime_options)};
+                     log_limits_of(st.record.runtime_options),
+                     req.start};
   auto task = spawn_task(self->system(), st.ctx, std::move(params));
   watch(self, task);
   self->request(task, caf::infinite, create_atom::value)
       .then(
-          [self, rp, task](std::uint32_t pid) mutable {
-            task_info info{
-                self->state.record.ns, self->state.record.id, "", pid, task_status::created, {}};
+          [self, rp, task, started = req.start](std::uint32_t pid) mutable {
+            auto status = started ? task_status::running : task_status::created;
+            task_info info{self->state.record.ns, self->state.record.id, "", pid, status, {}};
             rp.deliver(task_handle{task, info});
           },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });

@@ -89,11 +89,14 @@ struct task_create {
   std::string id;
   stdio_paths stdio;
   std::string checkpoint;  // restore from this directory
+  // Start the init process as well: one runtime process instead of two
+  // (`runc run --detach`); the task is running when the answer comes.
+  bool start = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_create& x) {
-  return f(caf::meta::type_name("berth.task_create"), x.ns, x.id, x.stdio, x.checkpoint);
+  return f(caf::meta::type_name("berth.task_create"), x.ns, x.id, x.stdio, x.checkpoint, x.start);
 }
 
 // A task or one of its exec processes, as the task actor knows it; answered

@@ -421,14 +421,16 @@ void abandon(task_self self, caf::response_promise rp, caf::error err, bool shim
 void create_in_shim(task_self self, caf::response_promise rp) {
   auto& st = self->state;
   shim_create req{st.params.bundle,     st.params.stdio,         st.params.rootfs,
-                  st.params.checkpoint, st.params.logs.max_size, st.params.logs.max_files};
+                  st.params.checkpoint, st.params.logs.max_size, st.params.logs.max_files,
+                  st.params.start};
   self->request(st.proxy, caf::infinite, std::move(req))
       .then(
           [self, rp](std::uint32_t pid) mutable {
             auto& st = self->state;
             st.record.pid = static_cast<std::int32_t>(pid);
-            st.record.status = st.params.checkpoint.empty() ? task_status::created
-                                                            : task_status::created_checkpoint;
+            st.record.status = st.params.start                ? task_status::running
+                               : st.params.checkpoint.empty() ? task_status::created
+                                                              : task_status::created_checkpoint;
             // The record is what lets a restarted berthd find this shim:
             // stored before the client hears of the task.
             self->request(st.ctx.store, caf::infinite, put_task_atom::value, st.record)

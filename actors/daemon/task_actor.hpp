@@ -89,7 +89,8 @@ struct task_params {
   stdio_paths stdio;
   std::vector<mount_spec> rootfs;  // mounts the shim makes at bundle/rootfs
   std::string checkpoint;
-  log_limits logs{};  // bounds <bundle>/task.log
+  log_limits logs{};   // bounds <bundle>/task.log
+  bool start = false;  // create starts the init process too (task_create::start)
 };
 
 // A fresh task in behavior `creating`; send it create_atom.

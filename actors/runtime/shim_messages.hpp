@@ -88,6 +88,7 @@ struct shim_create {
   std::string checkpoint;           // restore from this directory instead of creating fresh
   std::uint64_t log_max_size = 0;   // task log bytes per file; 0: the shim's default
   std::uint32_t log_max_files = 0;  // task log files kept; 0: the shim's default
+  bool start = false;  // start init too, in one runtime process -> the running init's pid
 };
 
 // -> std::uint32_t pid. An empty exec_id means the init process (also below).
@@ -280,7 +281,7 @@ typename Inspector::result_type inspect(Inspector& f, shim_info& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shim_create& x) {
   return f(caf::meta::type_name("berth.shim_create"), x.bundle, x.stdio, x.rootfs, x.checkpoint,
-           x.log_max_size, x.log_max_files);
+           x.log_max_size, x.log_max_files, x.start);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shim_start& x) {

@@ -77,6 +77,7 @@ void fill(wire::shim::CreateRequest::Builder b, const std::string& id, const shi
   b.setCheckpoint(x.checkpoint);
   b.setLogMaxSize(x.log_max_size);
   b.setLogMaxFiles(x.log_max_files);
+  b.setStart(x.start);
 }
 
 void fill(wire::shim::KillRequest::Builder b, const shim_kill& x) {

@@ -44,6 +44,14 @@ kj::Promise<runtime_error> runc_runtime::start(const std::string& id) {
   return run_plain("start", runc_client::start_args(id));
 }
 
+kj::Promise<runtime_error> runc_runtime::run_detached(const std::string& id,
+                                                      const std::string& bundle,
+                                                      const std::string& pid_file,
+                                                      const std::string& console_socket,
+                                                      runc::spawn_stdio io) {
+  return run_plain("run", runc_client::run_detached_args(id, bundle, pid_file, console_socket), io);
+}
+
 kj::Promise<runtime_error> runc_runtime::exec(const std::string& id,
                                               const std::string& process_json_path,
                                               const std::string& pid_file,

@@ -20,6 +20,10 @@ class runc_runtime final : public oci_runtime {
                                     const std::string& pid_file, const std::string& console_socket,
                                     runc::spawn_stdio io) override;
   kj::Promise<runtime_error> start(const std::string& id) override;
+  kj::Promise<runtime_error> run_detached(const std::string& id, const std::string& bundle,
+                                          const std::string& pid_file,
+                                          const std::string& console_socket,
+                                          runc::spawn_stdio io) override;
   kj::Promise<runtime_error> exec(const std::string& id, const std::string& process_json_path,
                                   const std::string& pid_file, const std::string& console_socket,
                                   runc::spawn_stdio io) override;

@@ -75,9 +75,12 @@ class task {
   const task_config& config() const { return cfg_; }
   event_publisher& events() { return events_; }
 
-  // `logs` bounds <bundle>/task.log (zero fields: the defaults).
+  // `logs` bounds <bundle>/task.log (zero fields: the defaults). With
+  // `start`, the init process is started too, by one runtime process
+  // (oci_runtime::run_detached): create and start events are both published.
   kj::Promise<maybe_failure> create(stdio_paths stdio, std::vector<mount_spec> rootfs,
-                                    std::string checkpoint, pid_t& pid_out, log_limits logs = {});
+                                    std::string checkpoint, pid_t& pid_out, log_limits logs = {},
+                                    bool start = false);
   kj::Promise<maybe_failure> start(std::string exec_id, pid_t& pid_out);
   maybe_failure state(const std::string& exec_id, process_view& out) const;
   kj::Promise<maybe_failure> pids(std::vector<process_entry>& out);

@@ -40,6 +40,18 @@ class oci_runtime {
                                             const std::string& console_socket,
                                             runc::spawn_stdio io) = 0;
   virtual kj::Promise<runtime_error> start(const std::string& id) = 0;
+  // create and start in one: a runtime that can (runc and crun: `run
+  // --detach`) saves a whole runtime process; this default does both.
+  virtual kj::Promise<runtime_error> run_detached(const std::string& id, const std::string& bundle,
+                                                  const std::string& pid_file,
+                                                  const std::string& console_socket,
+                                                  runc::spawn_stdio io) {
+    return create(id, bundle, pid_file, console_socket, io)
+        .then([this, id](runtime_error err) -> kj::Promise<runtime_error> {
+          if (err) return kj::mv(err);
+          return start(id);
+        });
+  }
   // Runs the OCI process in `process_json_path` detached; its pid goes to `pid_file`.
   virtual kj::Promise<runtime_error> exec(const std::string& id,
                                           const std::string& process_json_path,

@@ -87,7 +87,8 @@ kj::Promise<void> task_service::create(CreateContext context) {
   pid_t& pid_ref = *pid;
   log_limits logs{req.getLogMaxSize(), req.getLogMaxFiles()};
   return task_
-      .create(to_paths(req.getStdio()), std::move(mounts), req.getCheckpoint(), pid_ref, logs)
+      .create(to_paths(req.getStdio()), std::move(mounts), req.getCheckpoint(), pid_ref, logs,
+              req.getStart())
       .then([context, pid = kj::mv(pid)](maybe_failure f) mutable {
         auto resp = context.getResults().initResp();
         set_error(resp, f);

@@ -26,7 +26,8 @@ using namespace detail;
 // ---- create / start ---------------------------------------------------------
 
 kj::Promise<maybe_failure> task::create(stdio_paths stdio, std::vector<mount_spec> rootfs,
-                                        std::string checkpoint, pid_t& pid_out, log_limits logs) {
+                                        std::string checkpoint, pid_t& pid_out, log_limits logs,
+                                        bool start) {
   if (init_) {
     return maybe_failure(failure{ErrorCode::ALREADY_EXISTS,
                                  "cannot create task " + cfg_.id + ": it was already created"});
@@ -94,10 +95,15 @@ kj::Promise<maybe_failure> task::create(stdio_paths stdio, std::vector<mount_spe
   const std::string pid_file = cfg_.bundle + "/init.pid";
   unlink(pid_file.c_str());
   runc::spawn_stdio rio{p->io->child_stdin(), p->io->child_stdout(), p->io->child_stderr()};
-  auto run = as_failure(host_.runtime.create(cfg_.id, cfg_.bundle, pid_file, console_path, rio));
+  auto run = as_failure(
+      start ? host_.runtime.run_detached(cfg_.id, cfg_.bundle, pid_file, console_path, rio)
+            : host_.runtime.create(cfg_.id, cfg_.bundle, pid_file, console_path, rio));
   p->io->start_copying();
   init_ = std::move(p);  // reserve the slot: a second create is refused while this one runs
-  return run.then([this, pid_file, console_fd, console_path, &pid_out](maybe_failure err) {
+  // As in start: an exit that comes first waits for the start event.
+  if (start) init_starting_ = true;
+  return run.then([this, pid_file, console_fd, console_path, &pid_out, start](maybe_failure err) {
+    if (start) init_starting_ = false;
     auto cleanup_console = [&] {
       if (console_fd >= 0) close(console_fd);
       if (!console_path.empty()) unlink(console_path.c_str());
@@ -135,6 +141,12 @@ kj::Promise<maybe_failure> task::create(stdio_paths stdio, std::vector<mount_spe
       c.setPid(static_cast<uint32_t>(init_->pid));
       c.setBundle(cfg_.bundle);
     });
+    if (start) {
+      apply(*init_, of(init_->st), operation::start);
+      events_.publish("/tasks/start", [this](wire::Event::Builder e) {
+        e.initTaskStart().setPid(static_cast<uint32_t>(init_->pid));
+      });
+    }
     oom_ = std::make_unique<oom_watcher>(io_.unixEventPort, init_->pid, [this] {
       spdlog::warn("task {}: OOM killer acted in its cgroup", cfg_.id);
       events_.publish("/tasks/oom", [](wire::Event::Builder e) { e.setTaskOom(); });
@@ -144,6 +156,7 @@ kj::Promise<maybe_failure> task::create(stdio_paths stdio, std::vector<mount_spe
       unclaimed_exits_.erase(it);
       handle_exit(*init_, status);
     }
+    if (start) maybe_publish_init_exit();
     return err;
   });
 }

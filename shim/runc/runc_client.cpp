@@ -172,6 +172,16 @@ std::vector<std::string> runc_client::start_args(const std::string& id) {
   return {"start", id};
 }
 
+std::vector<std::string> runc_client::run_detached_args(const std::string& id,
+                                                        const std::string& bundle,
+                                                        const std::string& pid_file,
+                                                        const std::string& console_socket) {
+  auto a = create_args(id, bundle, pid_file, console_socket);
+  a.front() = "run";
+  a.insert(a.begin() + 1, "--detach");
+  return a;
+}
+
 std::vector<std::string> runc_client::delete_args(const std::string& id, bool force) {
   if (force) return {"delete", "--force", id};
   return {"delete", id};

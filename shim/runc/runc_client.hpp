@@ -81,6 +81,11 @@ class runc_client {
                                               const std::string& pid_file,
                                               const std::string& console_socket = {});
   static std::vector<std::string> start_args(const std::string& id);
+  // `run --detach`: create and start in one runtime process.
+  static std::vector<std::string> run_detached_args(const std::string& id,
+                                                    const std::string& bundle,
+                                                    const std::string& pid_file,
+                                                    const std::string& console_socket);
   static std::vector<std::string> delete_args(const std::string& id, bool force = false);
   static std::vector<std::string> kill_args(const std::string& id, int signal, bool all = false);
   static std::vector<std::string> pause_args(const std::string& id);

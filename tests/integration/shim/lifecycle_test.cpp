@@ -2,7 +2,10 @@
 // create, start, state, pids, pause, resume, exec, kill, wait, delete.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "shim_harness.hpp"
 #include "tests/support/busybox_bundle.hpp"
@@ -185,4 +188,46 @@ TEST_CASE("exit codes and output streams reach the caller", "[shim][runc]") {
   auto deleted = del.send().wait(c.wait_scope());
   require_ok(deleted.getResp());
   CHECK(deleted.getResp().getStatus().getCode() == 3);
+}
+
+TEST_CASE("create with start runs the container at once (runc run --detach)", "[shim][runc]") {
+  running_shim s("onestep", {.args = {"sh", "-c", "echo ran; read line; echo \"got $line\""}});
+  shim_client c(s.address);
+  auto req = c.task().createRequest();
+  auto r = req.initReq();
+  r.setId(s.args.id);
+  r.setBundle(s.args.bundle);
+  r.initStdio().setStdout(s.dir / "out.txt");
+  std::string in = s.dir / "in.fifo";
+  REQUIRE(::mkfifo(in.c_str(), 0600) == 0);
+  int writer = ::open(in.c_str(), O_RDWR | O_CLOEXEC);  // held open: the process waits on it
+  r.getStdio().setStdin(in);
+  r.setStart(true);
+  auto created = req.send().wait(c.wait_scope());
+  require_ok(created.getResp());
+  auto pid = created.getResp().getPid();
+  CHECK(pid > 0);
+  // Running without a start call: the state says so, and the process is there.
+  auto state = c.task().stateRequest();
+  state.initReq();
+  auto st = state.send().wait(c.wait_scope());
+  require_ok(st.getResp());
+  CHECK(st.getResp().getStatus() == wire::TaskStatus::RUNNING);
+  CHECK(::kill(static_cast<pid_t>(pid), 0) == 0);
+  // A start of init now is refused: it is not in the created state.
+  auto start = c.task().startRequest();
+  start.initReq();
+  CHECK(start.send().wait(c.wait_scope()).getResp().hasError());
+
+  REQUIRE(::write(writer, "hello\n", 6) == 6);
+  ::close(writer);
+  auto wait = c.task().waitRequest();
+  wait.initReq();
+  auto waited = wait.send().wait(c.wait_scope());
+  require_ok(waited.getResp());
+  CHECK(waited.getResp().getStatus().getCode() == 0);
+  CHECK(read_text(s.dir / "out.txt") == "ran\ngot hello\n");
+  auto del = c.task().deleteRequest();
+  del.initReq();
+  require_ok(del.send().wait(c.wait_scope()).getResp());
 }

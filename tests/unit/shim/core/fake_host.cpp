@@ -61,6 +61,14 @@ kj::Promise<shim::runtime_error> fake_runtime::start(const std::string& id) {
   return answer("start", {id});
 }
 
+kj::Promise<shim::runtime_error> fake_runtime::run_detached(const std::string& id,
+                                                            const std::string& bundle,
+                                                            const std::string& pid_file,
+                                                            const std::string& console_socket,
+                                                            runc::spawn_stdio) {
+  return answer("run", {id, bundle, pid_file, console_socket}, pid_file);
+}
+
 kj::Promise<shim::runtime_error> fake_runtime::exec(const std::string& id,
                                                     const std::string& process_json_path,
                                                     const std::string& pid_file,

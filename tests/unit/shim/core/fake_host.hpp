@@ -55,6 +55,11 @@ class fake_runtime final : public shim::oci_runtime {
                                           const std::string& console_socket,
                                           runc::spawn_stdio io) override;
   kj::Promise<shim::runtime_error> start(const std::string& id) override;
+  // Journaled as the verb "run" (runc's `run --detach`).
+  kj::Promise<shim::runtime_error> run_detached(const std::string& id, const std::string& bundle,
+                                                const std::string& pid_file,
+                                                const std::string& console_socket,
+                                                runc::spawn_stdio io) override;
   kj::Promise<shim::runtime_error> exec(const std::string& id, const std::string& process_json_path,
                                         const std::string& pid_file,
                                         const std::string& console_socket,

@@ -219,3 +219,51 @@ TEST_CASE("a failed runtime start leaves the task created and passes the reason 
   f.settle();
   CHECK(f.count("/tasks/start") == 0);
 }
+
+TEST_CASE("create with start runs one runtime process and leaves the task running",
+          "[unit][shim][task]") {
+  task_fixture f;
+  pid_t pid = 0;
+  REQUIRE_FALSE(f.await(f.task.create({}, kOverlay, "", pid, {}, /*start=*/true)));
+  CHECK(f.runtime.calls_of("create").empty());
+  CHECK(f.runtime.calls_of("start").empty());
+  auto runs = f.runtime.calls_of("run");
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].args == std::vector<std::string>{"web", f.bundle, f.bundle + "/init.pid", ""});
+  CHECK(position(f.log, "mount overlay") < position(f.log, "runtime run"));
+  CHECK(pid == kFakePid);
+  CHECK(f.state().st == status::running);
+  REQUIRE(f.run_until([&] { return f.count("/tasks/start") == 1; }));
+  CHECK(f.topics() == std::vector<std::string>{"/tasks/create", "/tasks/start"});
+  // Started already: a start of init is refused as for any running task.
+  CHECK(f.start());
+}
+
+TEST_CASE("create with start: an exit reaped before the runtime returned comes after the start",
+          "[unit][shim][task]") {
+  task_fixture f;
+  f.runtime.held.insert("run");
+  pid_t pid = 0;
+  auto create = f.task.create({}, {}, "", pid, {}, /*start=*/true).eagerlyEvaluate(nullptr);
+  // `true`: it ran and ended before runc run --detach returned.
+  f.task.reaped(kFakePid, berth::test::exited_with(0));
+  REQUIRE(f.runtime.release("run"));
+  REQUIRE_FALSE(f.await(kj::mv(create)));
+  REQUIRE(f.run_until([&] { return f.count("/tasks/exit") == 1; }));
+  CHECK(f.topics() == std::vector<std::string>{"/tasks/create", "/tasks/start", "/tasks/exit"});
+  CHECK(f.state().st == status::stopped);
+  CHECK(f.state().exit->code == 0);
+}
+
+TEST_CASE("create with start that the runtime refuses unmounts and leaves no task",
+          "[unit][shim][task]") {
+  task_fixture f;
+  f.runtime.failures["run"] = "exec: \"nosuch\": executable file not found in $PATH";
+  pid_t pid = 0;
+  auto err = f.await(f.task.create({}, kOverlay, "", pid, {}, /*start=*/true));
+  REQUIRE(err);
+  CHECK(err->message.find("cannot create task web: ") == 0);
+  CHECK(err->message.find("executable file not found") != std::string::npos);
+  CHECK(f.mounts.mounted_on(f.rootfs) == 0);
+  CHECK(f.count("/tasks/start") == 0);
+}
