@@ -90,6 +90,16 @@ std::string error_message(const caf::error& err) {
   return caf::to_string(err);
 }
 
+caf::error with_name_replaced(const caf::error& err, const std::string& from,
+                              const std::string& to) {
+  if (!err || err.category() != error_category || from.empty()) return err;
+  auto message = error_message(err);
+  for (auto at = message.find(from); at != std::string::npos;
+       at = message.find(from, at + to.size()))
+    message.replace(at, from.size(), to);
+  return make_error(error_code(err), std::move(message));
+}
+
 void add_error_category(caf::actor_system_config& cfg) {
   cfg.add_error_category(
       error_category, [](std::uint8_t code, caf::atom_value, const caf::message& ctx) {

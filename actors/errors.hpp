@@ -43,6 +43,11 @@ errc error_code(const caf::error& err);
 // The person-readable message: the berth message, else CAF's rendering.
 std::string error_message(const caf::error& err);
 
+// A berth error with every `from` in its message replaced by `to` (a file
+// berthd opened, named as the client gave it); other errors as they are.
+caf::error with_name_replaced(const caf::error& err, const std::string& from,
+                              const std::string& to);
+
 // Lets actor_system::render() print berth errors as "not_found: <message>".
 void add_error_category(caf::actor_system_config& cfg);
 

@@ -90,6 +90,7 @@ void send_next(uploader_self* self, import_request req) {
 caf::behavior archive_uploader(uploader_self* self, client_archive archive, caf::actor node) {
   self->state.archive = std::move(archive);
   self->state.fd = ::open(self->state.archive.path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (self->state.fd < 0) self->state.open_errno = errno;
   self->attach_functor([fd = self->state.fd] {
     if (fd >= 0) ::close(fd);
   });
@@ -105,6 +106,12 @@ caf::behavior archive_uploader(uploader_self* self, client_archive archive, caf:
       [self, node](img_import_atom, import_request& req) {
         auto rp = self->make_response_promise<std::vector<image_record>>();
         self->state.answer = rp;
+        if (self->state.fd < 0) {
+          finish_upload(self, make_error(errc::invalid_argument,
+                                         "cannot open the archive " + self->state.archive.named() +
+                                             ": " + std::strerror(self->state.open_errno)));
+          return rp;
+        }
         self->request(caf::actor_cast<node_actor>(node), std::chrono::seconds(30),
                       node_receive_archive_atom::value)
             .then(

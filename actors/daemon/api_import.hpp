@@ -36,7 +36,10 @@ caf::behavior archive_keeper(caf::stateful_actor<archive_keeper_state>* self,
 
 struct archive_uploader_state {
   client_archive archive;
-  int fd = -1;  // the archive opened for reading (archive holds an O_PATH)
+  // The archive opened for reading here, through archive.path() (a root
+  // client's archive holds only its name); errno when that failed.
+  int fd = -1;
+  int open_errno = 0;
   caf::actor receiver;
   std::int64_t sent = 0;
   caf::typed_response_promise<std::vector<image_record>> answer;

@@ -75,18 +75,7 @@ class task_service final : public Task::Server {
   kj::Promise<void> exec(ExecContext ctx) override {
     auto e = ac::from_wire(ctx.getParams().getReq());
     if (auto refused = check_stdio(peer_, e.stdio)) return refuse(ctx, refused);
-    if (relays_ && names_paths(e.stdio)) {
-      auto key = stdio_relays::key(ns_, id_, e.exec_id);
-      return open_stdio_relay(bridge_, relays_, key, e.stdio)
-          .then([this, ctx, key,
-                 e = std::move(e)](caf::expected<stdio_paths> there) mutable -> kj::Promise<void> {
-            if (!there) return refuse(ctx, there.error());
-            e.stdio = std::move(*there);
-            return call<void>(ctx, std::move(e), [](auto, caf::unit_t) {})
-                .then([this, ctx, key]() mutable { drop_if_failed(ctx, key); });
-          });
-    }
-    return call<void>(ctx, std::move(e), [](auto, caf::unit_t) {});
+    return call_relayed<void>(ctx, std::move(e), [](auto, caf::unit_t) {});
   }
   kj::Promise<void> wait(WaitContext ctx) override {
     auto r = ctx.getParams().getReq();
@@ -126,21 +115,8 @@ class task_service final : public Task::Server {
     auto r = ctx.getParams().getReq();
     auto stdio = convert::from_wire(r.getStdio());
     if (auto refused = check_stdio(peer_, stdio)) return refuse(ctx, refused);
-    task_attach attach{r.getExecId().cStr(), std::move(stdio)};
-    if (relays_ && names_paths(attach.stdio)) {
-      auto key = stdio_relays::key(ns_, id_, attach.exec_id);
-      return open_stdio_relay(bridge_, relays_, key, attach.stdio)
-          .then([this, ctx, key, attach = std::move(attach)](
-                    caf::expected<stdio_paths> there) mutable -> kj::Promise<void> {
-            if (!there) return refuse(ctx, there.error());
-            attach.stdio = std::move(*there);
-            return call<bool>(ctx, std::move(attach),
-                              [](auto resp, bool stdin_open) { resp.setStdinOpen(stdin_open); })
-                .then([this, ctx, key]() mutable { drop_if_failed(ctx, key); });
-          });
-    }
-    return call<bool>(ctx, std::move(attach),
-                      [](auto resp, bool stdin_open) { resp.setStdinOpen(stdin_open); });
+    return call_relayed<bool>(ctx, task_attach{r.getExecId().cStr(), std::move(stdio)},
+                              [](auto resp, bool stdin_open) { resp.setStdinOpen(stdin_open); });
   }
   kj::Promise<void> resizePty(ResizePtyContext ctx) override {
     auto r = ctx.getParams().getReq();
@@ -172,10 +148,22 @@ class task_service final : public Task::Server {
     return kj::READY_NOW;
   }
 
-  // A call that was to use the stdio relay under `key` failed: it ends.
-  template <class Ctx>
-  void drop_if_failed(Ctx& ctx, const std::string& key) {
-    if (ctx.getResults().getResp().hasError()) drop_stdio_relay(*relays_, key);
+  // `call` for a message that names stdio (an exec, an attach): for a task
+  // on another node the stdio is relayed there first, and the relay ends
+  // again if the call fails.
+  template <class Reply, class Ctx, class Msg, class Ok>
+  kj::Promise<void> call_relayed(Ctx ctx, Msg msg, Ok ok) {
+    if (!relays_ || !names_paths(msg.stdio)) return call<Reply>(ctx, std::move(msg), ok);
+    auto key = stdio_relays::key(ns_, id_, msg.exec_id);
+    return open_stdio_relay(bridge_, relays_, key, msg.stdio)
+        .then([this, ctx, key, msg = std::move(msg),
+               ok](caf::expected<stdio_paths> there) mutable -> kj::Promise<void> {
+          if (!there) return refuse(ctx, there.error());
+          msg.stdio = std::move(*there);
+          return call<Reply>(ctx, std::move(msg), ok).then([this, ctx, key]() mutable {
+            if (ctx.getResults().getResp().hasError()) drop_stdio_relay(*relays_, key);
+          });
+        });
   }
 
   // Sends `msg` to the task; `ok(resp builder, reply)` fills a success.

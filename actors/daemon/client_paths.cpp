@@ -182,13 +182,8 @@ std::string client_archive::path() const {
 }
 
 caf::error client_archive::as_named(caf::error err) const {
-  if (fd_ < 0 || !err || err.category() != error_category) return err;
-  auto message = error_message(err);
-  auto opened = path();
-  for (auto at = message.find(opened); at != std::string::npos;
-       at = message.find(opened, at + named_.size()))
-    message.replace(at, opened.size(), named_);
-  return make_error(error_code(err), std::move(message));
+  if (fd_ < 0) return err;
+  return with_name_replaced(err, path(), named_);
 }
 
 caf::expected<client_archive> open_client_archive(const api_peer& peer, const std::string& path) {

@@ -32,16 +32,6 @@ caf::error failed(receiver_self* self, const std::string& what) {
                                         what + ": " + std::strerror(errno));
 }
 
-// `err` with this file's path replaced by the name the client gave.
-caf::error as_named(const caf::error& err, const std::string& path, const std::string& named) {
-  if (!err || err.category() != error_category) return err;
-  auto message = error_message(err);
-  for (auto at = message.find(path); at != std::string::npos;
-       at = message.find(path, at + named.size()))
-    message.replace(at, path.size(), named);
-  return make_error(error_code(err), std::move(message));
-}
-
 caf::behavior receiver(receiver_self* self, std::string path, int fd, std::int64_t reserve,
                        images_actor images) {
   self->state.path = std::move(path);
@@ -95,7 +85,7 @@ caf::behavior receiver(receiver_self* self, std::string path, int fd, std::int64
                   self->quit();
                 },
                 [self, rp, named](caf::error& err) mutable {
-                  rp.deliver(as_named(err, self->state.path, named));
+                  rp.deliver(with_name_replaced(err, self->state.path, named));
                   self->quit();
                 });
         return rp;
