@@ -65,7 +65,7 @@ void finish_upload(uploader_self* self, caf::expected<std::vector<image_record>>
 void send_next(uploader_self* self, import_request req) {
   auto& st = self->state;
   std::string chunk(kUploadChunk, '\0');
-  ssize_t n = ::pread(st.fd, chunk.data(), chunk.size(), st.sent);
+  ssize_t n = ::pread(st.fd.get(), chunk.data(), chunk.size(), st.sent);
   if (n < 0) {
     finish_upload(self, make_error(errc::internal, "cannot read the archive " + st.archive.named() +
                                                        ": " + std::strerror(errno)));
@@ -89,11 +89,6 @@ void send_next(uploader_self* self, import_request req) {
 
 caf::behavior archive_uploader(uploader_self* self, client_archive archive, caf::actor node) {
   self->state.archive = std::move(archive);
-  self->state.fd = ::open(self->state.archive.path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (self->state.fd < 0) self->state.open_errno = errno;
-  self->attach_functor([fd = self->state.fd] {
-    if (fd >= 0) ::close(fd);
-  });
   // The receiver (or its node) went away mid-way: the import cannot finish.
   self->set_down_handler([self](caf::down_msg& msg) {
     if (self->state.answer.pending())
@@ -106,12 +101,14 @@ caf::behavior archive_uploader(uploader_self* self, client_archive archive, caf:
       [self, node](img_import_atom, import_request& req) {
         auto rp = self->make_response_promise<std::vector<image_record>>();
         self->state.answer = rp;
-        if (self->state.fd < 0) {
-          finish_upload(self, make_error(errc::invalid_argument,
-                                         "cannot open the archive " + self->state.archive.named() +
-                                             ": " + std::strerror(self->state.open_errno)));
+        int fd = ::open(self->state.archive.path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) {
+          finish_upload(self, make_error(errc::invalid_argument, "cannot open the archive " +
+                                                                     self->state.archive.named() +
+                                                                     ": " + std::strerror(errno)));
           return rp;
         }
+        self->state.fd = images::unique_fd(fd);
         self->request(caf::actor_cast<node_actor>(node), std::chrono::seconds(30),
                       node_receive_archive_atom::value)
             .then(

@@ -14,6 +14,7 @@
 
 #include "actors/daemon/client_paths.hpp"
 #include "actors/images/images_actor.hpp"
+#include "actors/images/rooted_fs.hpp"
 #include "actors/runtime/io_thread.hpp"
 #include "schema/api.capnp.h"
 
@@ -36,10 +37,9 @@ caf::behavior archive_keeper(caf::stateful_actor<archive_keeper_state>* self,
 
 struct archive_uploader_state {
   client_archive archive;
-  // The archive opened for reading here, through archive.path() (a root
-  // client's archive holds only its name); errno when that failed.
-  int fd = -1;
-  int open_errno = 0;
+  // The archive, opened for reading by the import (archive.path(): a root
+  // client's archive holds only its name); closed with the state.
+  images::unique_fd fd;
   caf::actor receiver;
   std::int64_t sent = 0;
   caf::typed_response_promise<std::vector<image_record>> answer;

@@ -3,9 +3,12 @@
 // first on loopback, then in two network namespaces joined by a veth pair,
 // as two machines would be. A node killed -9 is reported down, calls for it
 // fail at once naming it, and once restarted it rejoins with its tasks.
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -289,6 +292,21 @@ TEST_CASE("stdio comes across when the nodes share no files", "[cluster][nodes]"
   auto refused = through(a, "b", {"i", "import", broken});
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find(broken) != std::string::npos);
+  // One that cannot be opened here (a socket: open says ENXIO) is refused
+  // before anything is sent.
+  auto socket_path = client_tmp + "/socket.tar";
+  int sock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  std::snprintf(sun.sun_path, sizeof sun.sun_path, "%s", socket_path.c_str());
+  REQUIRE(::bind(sock, reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0);
+  auto unopened = through(a, "b", {"i", "import", socket_path});
+  ::close(sock);
+  ::unlink(socket_path.c_str());
+  INFO(unopened.err);
+  CHECK(unopened.exit_code == 1);
+  CHECK(unopened.err.find("cannot open the archive " + socket_path +
+                          ": No such device or address") != std::string::npos);
   CHECK(run_program("ls -A " + b.root() + "/uploads").second.empty());
   ::unlink(archive.c_str());
   ::unlink(broken.c_str());

@@ -254,6 +254,17 @@ TEST_CASE("chaos: kill -9 of berthd at random moments under 8 clients loses and 
   auto fresh = memory_of(d.pid());
   w.cycles_wanted = 0;  // until stopped
   std::vector<std::thread> clients;
+  // A failed restart (a REQUIRE in start()) must still stop and join the
+  // clients, or their threads' destructors abort the test without a word.
+  struct joined_at_exit {
+    workload& w;
+    std::vector<std::thread>& threads;
+    ~joined_at_exit() {
+      w.stop = true;
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+    }
+  } join_clients{w, clients};
   for (int k = 0; k < 8; ++k) clients.emplace_back([&w, k] { w.client(k); });
   std::mt19937 rng{std::random_device{}()};
   std::uniform_int_distribution<int> pause_ms{500, 3000};
