@@ -134,7 +134,8 @@ int serve(const options& o, const std::string& socket_path, int ready_fd) {
   auto io = kj::setupAsyncIo();
   shim::reaper reaper(io.unixEventPort);
   // The task's host: the real runtime (its invocations reaped by `reaper`), mount(2) and kill(2).
-  shim::runc_runtime runtime({o.runtime, o.runtime_root, o.bundle}, reaper);
+  shim::runc_runtime runtime({o.runtime, o.runtime_root, o.bundle}, reaper,
+                             io.provider->getTimer());
   shim::kernel_mounter mounts;
   shim::kernel_signaller signals;
   shim::task task(io, {o.ns, o.id, o.bundle, o.state_dir}, {runtime, mounts, signals});
@@ -182,14 +183,20 @@ int serve(const options& o, const std::string& socket_path, int ready_fd) {
       }()
           .eagerlyEvaluate(nullptr);
 
-  // Give the shutdown reply a moment to leave before the process goes.
+  // The socket and the pid file go as soon as shutdown is accepted, while
+  // they are surely this shim's: a new shim of a task with the same id may
+  // make its own at the same paths while this one finishes the runtime's
+  // delete (task::when_released). The reply gets a moment to leave.
   task.when_shutdown()
-      .then([&]() { return io.provider->getTimer().afterDelay(20 * kj::MILLISECONDS); })
+      .then([&]() {
+        spdlog::info("shim for {}/{} shutting down", o.ns, o.id);
+        unlink(socket_path.c_str());
+        unlink((o.state_dir + "/shim.pid").c_str());
+        return io.provider->getTimer().afterDelay(20 * kj::MILLISECONDS);
+      })
+      .then([&]() { return task.when_released(); })
       .wait(io.waitScope);
   reaper.on_exit(nullptr);
-  spdlog::info("shim for {}/{} shutting down", o.ns, o.id);
-  unlink(socket_path.c_str());
-  unlink((o.state_dir + "/shim.pid").c_str());
   return 0;
 }
 

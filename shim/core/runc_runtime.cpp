@@ -1,5 +1,8 @@
 #include "shim/core/runc_runtime.hpp"
 
+#include <sys/stat.h>
+
+#include <spdlog/spdlog.h>
 #include <exception>
 
 namespace berth::shim {
@@ -9,9 +12,10 @@ using runc::runc_client;
 kj::Promise<runtime_output> runc_runtime::run(std::string operation,
                                               const std::vector<std::string>& args,
                                               runc::spawn_stdio io) {
+  runc::runc_client& client = operation == "delete" ? deleter_ : client_;
   runc::invocation inv;
   try {
-    inv = client_.spawn(std::move(operation), args, io);
+    inv = client.spawn(std::move(operation), args, io);
   } catch (const std::exception& e) {
     // The runtime did not start (a missing binary, a bad log dir): say so as its failure.
     return runtime_output{e.what(), {}};
@@ -19,10 +23,10 @@ kj::Promise<runtime_output> runc_runtime::run(std::string operation,
   // Watched before returning to the loop, so the exit cannot be missed.
   pid_t pid = inv.pid;
   auto owned = kj::heap<runc::invocation>(std::move(inv));
-  return reaper_.watch(pid).then([this, owned = kj::mv(owned)](int status) mutable {
+  return reaper_.watch(pid).then([&client, owned = kj::mv(owned)](int status) mutable {
     runtime_output out;
     if (owned->stdout_fd >= 0) out.text = runc_client::read_captured(*owned);
-    out.error = client_.finish(*owned, status);
+    out.error = client.finish(*owned, status);
     return out;
   });
 }
@@ -98,6 +102,33 @@ kj::Promise<runtime_error> runc_runtime::remove(const std::string& id, bool forc
 
 runtime_error runc_runtime::remove_now(const std::string& id) {
   return client_.run_sync("delete", runc_client::delete_args(id, true));
+}
+
+namespace {
+
+kj::Promise<void> poll_until_gone(kj::Timer& timer, std::string path, kj::TimePoint deadline) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return kj::READY_NOW;
+  if (timer.now() >= deadline) {
+    spdlog::warn("{} is still there after 10 s; creating anyway", path);
+    return kj::READY_NOW;
+  }
+  return timer.afterDelay(2 * kj::MILLISECONDS)
+      .then([&timer, path = std::move(path), deadline]() mutable {
+        return poll_until_gone(timer, std::move(path), deadline);
+      });
+}
+
+}  // namespace
+
+kj::Maybe<kj::Promise<void>> runc_runtime::released(const std::string& id) {
+  const auto& root = client_.config().root;
+  if (root.empty()) return nullptr;  // the runtime's default root: not berth's to watch
+  std::string path = root + "/" + id;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return nullptr;
+  spdlog::info("{} is still there (a task of that id being deleted): waiting", path);
+  return poll_until_gone(timer_, std::move(path), timer_.now() + 10 * kj::SECONDS);
 }
 
 }  // namespace berth::shim

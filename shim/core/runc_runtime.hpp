@@ -14,7 +14,8 @@ namespace berth::shim {
 
 class runc_runtime final : public oci_runtime {
  public:
-  runc_runtime(runc::runtime_config cfg, reaper& r) : client_(std::move(cfg)), reaper_(r) {}
+  runc_runtime(runc::runtime_config cfg, reaper& r, kj::Timer& timer)
+      : client_(cfg), deleter_(without_log_dir(cfg)), reaper_(r), timer_(timer) {}
 
   kj::Promise<runtime_error> create(const std::string& id, const std::string& bundle,
                                     const std::string& pid_file, const std::string& console_socket,
@@ -37,6 +38,9 @@ class runc_runtime final : public oci_runtime {
                                         bool leave_running, const std::string& work_path) override;
   kj::Promise<runtime_error> remove(const std::string& id, bool force) override;
   runtime_error remove_now(const std::string& id) override;
+  // Polls for the container's state directory under the runtime's root (both
+  // runc and crun keep ROOT/ID) until it is gone, for up to 10 s.
+  kj::Maybe<kj::Promise<void>> released(const std::string& id) override;
 
  private:
   // Spawns now, resolves when the reaper has seen the invocation exit.
@@ -45,8 +49,18 @@ class runc_runtime final : public oci_runtime {
   kj::Promise<runtime_error> run_plain(std::string operation, const std::vector<std::string>& args,
                                        runc::spawn_stdio io = {});
 
+  static runc::runtime_config without_log_dir(runc::runtime_config cfg) {
+    cfg.log_dir.clear();
+    return cfg;
+  }
+
   runc::runc_client client_;
+  // Deletes log to the system's temp dir, not the bundle: the delete of a
+  // stopped container runs on after the shim has answered (task::remove),
+  // while berthd removes the bundle.
+  runc::runc_client deleter_;
   reaper& reaper_;
+  kj::Timer& timer_;
 };
 
 }  // namespace berth::shim

@@ -324,38 +324,70 @@ kj::Promise<maybe_failure> task::remove(std::string exec_id, pid_t& pid_out, exi
     execs_.erase(exec_id);
     return maybe_failure();
   }
-  // Never-started init still sits in `runc init`: only --force removes it.
-  bool force = of(p->st) != status::stopped;
   status before = of(p->st);
-  return as_failure(host_.runtime.remove(cfg_.id, force))
+  if (before == status::stopped) {
+    // Nothing of the container runs any more: its exit is known and its
+    // rootfs can go now. What the runtime still holds (its state directory,
+    // the cgroup) goes in the background, off the caller's path: a `runc
+    // delete` is a whole Go process. The shim lives until it is done, and a
+    // new task with this id waits for it (oci_runtime::released).
+    release_in_background();
+    finish_remove(before, pid_out, out);
+    return maybe_failure();
+  }
+  // Never-started init still sits in `runc init`: only --force removes it.
+  return as_failure(host_.runtime.remove(cfg_.id, true))
       .then([this, before, &pid_out, &out](maybe_failure err) {
         if (err) return about(std::move(err), "delete", cfg_.id);
-        apply(*init_, before, operation::delete_);
-        if (!init_->exit)
-          init_->exit = exit_record{137, SIGKILL, now_ns(), "deleted before it ran"};
-        pid_out = init_->pid;
-        out = *init_->exit;
-        unmount_rootfs();
-        unlink((cfg_.bundle + "/init.pid").c_str());
-        // Exits go out before the delete even when their output has not
-        // drained yet, or (deleted before it ran) the reaper has not seen it.
-        for (auto& [id, exec] : execs_) {
-          if (exec->exit) publish_exit(*exec);
-        }
-        publish_exit(*init_);
-        const exit_record e = out;
-        events_.publish("/tasks/delete", [&](wire::Event::Builder ev) {
-          auto d = ev.initTaskDelete();
-          d.setPid(static_cast<uint32_t>(pid_out));
-          d.getStatus().setCode(e.code);
-          d.getStatus().setSignal(e.signal);
-          d.getStatus().setExitedAt(e.exited_at);
-          d.getStatus().setReason(e.reason);
-        });
-        for (auto& w : init_->waiters) w->fulfill();
-        init_->waiters.clear();
+        finish_remove(before, pid_out, out);
         return err;
       });
+}
+
+void task::finish_remove(status before, pid_t& pid_out, exit_record& out) {
+  apply(*init_, before, operation::delete_);
+  if (!init_->exit) init_->exit = exit_record{137, SIGKILL, now_ns(), "deleted before it ran"};
+  pid_out = init_->pid;
+  out = *init_->exit;
+  unmount_rootfs();
+  unlink((cfg_.bundle + "/init.pid").c_str());
+  // Exits go out before the delete even when their output has not
+  // drained yet, or (deleted before it ran) the reaper has not seen it.
+  for (auto& [id, exec] : execs_) {
+    if (exec->exit) publish_exit(*exec);
+  }
+  publish_exit(*init_);
+  const exit_record e = out;
+  events_.publish("/tasks/delete", [&](wire::Event::Builder ev) {
+    auto d = ev.initTaskDelete();
+    d.setPid(static_cast<uint32_t>(pid_out));
+    d.getStatus().setCode(e.code);
+    d.getStatus().setSignal(e.signal);
+    d.getStatus().setExitedAt(e.exited_at);
+    d.getStatus().setReason(e.reason);
+  });
+  for (auto& w : init_->waiters) w->fulfill();
+  init_->waiters.clear();
+}
+
+// A failed delete of a stopped container is retried with --force; a failure
+// of that too is logged (the shim is being deleted: there is no caller left
+// to tell), and a later create of the id reports the clash.
+void task::release_in_background() {
+  released_ = host_.runtime.remove(cfg_.id, false)
+                  .then([this](runtime_error err) -> kj::Promise<void> {
+                    if (!err) return kj::READY_NOW;
+                    spdlog::warn("task {}: {}; deleting it with --force", cfg_.id, *err);
+                    return host_.runtime.remove(cfg_.id, true).then([this](runtime_error err) {
+                      if (err) spdlog::error("task {}: {}", cfg_.id, *err);
+                    });
+                  })
+                  .fork();
+}
+
+kj::Promise<void> task::when_released() {
+  KJ_IF_MAYBE (pending, released_) return pending->addBranch();
+  return kj::READY_NOW;
 }
 
 maybe_failure task::close_io(const std::string& exec_id) {

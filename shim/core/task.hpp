@@ -107,6 +107,9 @@ class task {
   bool has_live_process() const;
   // Resolves when the shim should exit (shutdown accepted).
   kj::Promise<void> when_shutdown() { return shutdown_promise_.addBranch(); }
+  // Resolves once the runtime's delete that remove() left running is done
+  // (at once when there is none): the process must live until then.
+  kj::Promise<void> when_released();
 
  private:
   struct process;
@@ -117,6 +120,10 @@ class task {
   maybe_failure check(const process& p, operation op) const;
   void apply(process& p, status before, operation op);
 
+  kj::Promise<maybe_failure> create_released(stdio_paths stdio, std::vector<mount_spec> rootfs,
+                                             pid_t& pid_out, log_limits logs, bool start);
+  void finish_remove(status before, pid_t& pid_out, exit_record& out);
+  void release_in_background();
   void handle_exit(process& p, int status);
   void publish_exit(process& p);
   void maybe_publish_init_exit();
@@ -136,7 +143,9 @@ class task {
   std::unique_ptr<oom_watcher> oom_;
   bool rootfs_mounted_ = false;
   bool shutting_down_ = false;
-  bool init_starting_ = false;  // `runc start` runs: init's exit waits for the start event
+  bool init_starting_ = false;     // `runc start` runs: init's exit waits for the start event
+  bool awaiting_release_ = false;  // create waits for an earlier same-id container to go
+  kj::Maybe<kj::ForkedPromise<void>> released_;  // the runtime's delete left running
   kj::Own<kj::PromiseFulfiller<void>> shutdown_fulfiller_;
   kj::ForkedPromise<void> shutdown_promise_;
   struct log_errors : kj::TaskSet::ErrorHandler {

@@ -69,6 +69,15 @@ class oci_runtime {
                                                 const std::string& image_path, bool leave_running,
                                                 const std::string& work_path) = 0;
   virtual kj::Promise<runtime_error> remove(const std::string& id, bool force) = 0;
+  // Nothing when the runtime holds no container named `id`; else a promise
+  // that resolves once it holds none: the shim of an earlier task with that
+  // id may still be deleting it in the background (task::remove), and a
+  // create now would clash. It gives up after a deadline and lets the create
+  // report the clash. This default never waits.
+  virtual kj::Maybe<kj::Promise<void>> released(const std::string& id) {
+    (void)id;
+    return nullptr;
+  }
   // `delete --force`, blocking: for clean-ups that must be done before the
   // caller returns (a half-created container, a shutdown that cannot wait).
   virtual runtime_error remove_now(const std::string& id) = 0;

@@ -28,7 +28,7 @@ using namespace detail;
 kj::Promise<maybe_failure> task::create(stdio_paths stdio, std::vector<mount_spec> rootfs,
                                         std::string checkpoint, pid_t& pid_out, log_limits logs,
                                         bool start) {
-  if (init_) {
+  if (init_ || awaiting_release_) {
     return maybe_failure(failure{ErrorCode::ALREADY_EXISTS,
                                  "cannot create task " + cfg_.id + ": it was already created"});
   }
@@ -37,6 +37,19 @@ kj::Promise<maybe_failure> task::create(stdio_paths stdio, std::vector<mount_spe
                                  "cannot create task " + cfg_.id +
                                      " from a checkpoint: CRIU cannot restore on this machine"});
   }
+  KJ_IF_MAYBE (wait, host_.runtime.released(cfg_.id)) {
+    awaiting_release_ = true;
+    return wait->then([this, stdio = std::move(stdio), rootfs = std::move(rootfs), &pid_out, logs,
+                       start]() mutable {
+      awaiting_release_ = false;
+      return create_released(std::move(stdio), std::move(rootfs), pid_out, logs, start);
+    });
+  }
+  return create_released(std::move(stdio), std::move(rootfs), pid_out, logs, start);
+}
+
+kj::Promise<maybe_failure> task::create_released(stdio_paths stdio, std::vector<mount_spec> rootfs,
+                                                 pid_t& pid_out, log_limits logs, bool start) {
   const std::string config_path = cfg_.bundle + "/config.json";
   struct stat st {};
   if (stat(cfg_.bundle.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {

@@ -34,6 +34,21 @@ TEST_CASE("run --rm exits with the container's code and leaves nothing", "[cli][
   CHECK(b({"t", "ls", "-q"}).out.find(id) == std::string::npos);
 }
 
+TEST_CASE("run --rm of the same id back to back: each waits for the last one's runtime delete",
+          "[cli][run]") {
+  // The shim answers the delete of a stopped task before `runc delete` ends
+  // and finishes it in the background; the next create of the id must wait
+  // for it rather than clash with the runtime's state ("already exists").
+  auto id = unique_id("again");
+  for (int i = 0; i < 5; ++i) {
+    auto r = b(run_args({"--rm"}, id, {"echo", std::to_string(i)}));
+    INFO("round " << i << ": " << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == std::to_string(i) + "\n");
+  }
+  CHECK(b({"c", "ls", "-q"}).out.find(id) == std::string::npos);
+}
+
 TEST_CASE("run keeps stdout and stderr in order, each on its own stream", "[cli][run]") {
   auto r = b(
       run_args({"--rm"}, unique_id("order"),

@@ -175,21 +175,29 @@ TEST_CASE("delete refuses a running task and leaves it, and its rootfs, as they 
   CHECK(f.state().st == status::running);
 }
 
-TEST_CASE("delete of a stopped task deletes it in the runtime, unmounts, and publishes",
-          "[unit][shim][task]") {
+TEST_CASE(
+    "delete of a stopped task answers before the runtime's delete ends, which the shim "
+    "outlives",
+    "[unit][shim][task]") {
   task_fixture f;
   REQUIRE_FALSE(f.create(kBind));
   REQUIRE_FALSE(f.start());
   f.task.reaped(kFakePid, exited_with(4));
   REQUIRE(f.run_until([&] { return f.count("/tasks/exit") == 1; }));
 
+  f.runtime.held.insert("delete");
   berth::shim::exit_record status;
-  REQUIRE_FALSE(f.remove("", &status));
+  REQUIRE_FALSE(f.remove("", &status));  // answered while `runc delete` still runs
   CHECK(status.code == 4);
   auto deletes = f.runtime.calls_of("delete");
   REQUIRE(deletes.size() == 1);
   // A stopped container needs no --force (which costs runc 100 ms).
   CHECK(deletes[0].args == std::vector<std::string>{"web", "plain"});
+  auto released = f.task.when_released().eagerlyEvaluate(nullptr);
+  f.settle();
+  CHECK_FALSE(released.poll(f.io.waitScope));
+  REQUIRE(f.runtime.release("delete"));
+  CHECK(released.poll(f.io.waitScope));
   CHECK(f.mounts.mounted_on(f.rootfs) == 0);
   CHECK(access((f.bundle + "/init.pid").c_str(), F_OK) != 0);
   REQUIRE(f.run_until([&] { return f.count("/tasks/delete") == 1; }));
@@ -220,18 +228,36 @@ TEST_CASE("delete of a task that never started forces the runtime and reports it
   CHECK(f.of_topic("/tasks/exit")[0].code == 137);
 }
 
-TEST_CASE("a failed runtime delete keeps the task stopped and its rootfs mounted",
-          "[unit][shim][task]") {
+TEST_CASE(
+    "a failed runtime delete of a stopped task is retried with --force, off the caller's "
+    "path",
+    "[unit][shim][task]") {
   task_fixture f;
   REQUIRE_FALSE(f.create(kBind));
   REQUIRE_FALSE(f.start());
   f.task.reaped(kFakePid, exited_with(0));
   f.runtime.failures["delete"] = "runc delete failed: device or resource busy";
+  REQUIRE_FALSE(f.remove(""));
+  CHECK(f.mounts.mounted_on(f.rootfs) == 0);
+  f.await(f.task.when_released());
+  auto deletes = f.runtime.calls_of("delete");
+  REQUIRE(deletes.size() == 2);
+  CHECK(deletes[0].args == std::vector<std::string>{"web", "plain"});
+  CHECK(deletes[1].args == std::vector<std::string>{"web", "force"});
+}
+
+TEST_CASE(
+    "a failed runtime delete of a task that never ran keeps it created and its rootfs "
+    "mounted",
+    "[unit][shim][task]") {
+  task_fixture f;
+  REQUIRE_FALSE(f.create(kBind));
+  f.runtime.failures["delete"] = "runc delete failed: device or resource busy";
   auto err = f.remove("");
   REQUIRE(err);
   CHECK(err->code == ErrorCode::INTERNAL);
   CHECK(err->message == "cannot delete task web: runc delete failed: device or resource busy");
-  CHECK(f.state().st == status::stopped);
+  CHECK(f.state().st == status::created);
   CHECK(f.mounts.mounted_on(f.rootfs) == 1);
   // The next try succeeds and cleans up.
   f.runtime.failures.clear();
