@@ -92,7 +92,8 @@ void metadata_store::append_in_transaction(std::vector<event_record>& batch) {
 caf::error metadata_store::append_events(std::vector<event_record>& batch) {
   if (batch.empty()) return caf::none;
   auto r = guarded("cannot append to the event log", [&]() -> caf::expected<bool> {
-    transaction tx(db_);
+    // An exit's event is appended with the exit (set_task_exit), synced.
+    transaction tx(db_, durability::deferred);
     append_in_transaction(batch);
     tx.commit();
     return true;

@@ -120,11 +120,29 @@ void exec(sqlite3* db, const char* sql, const Ts&... args) {
 
 // BEGIN IMMEDIATE takes the write lock up front, so the reads that decide a
 // write cannot be invalidated by another connection before it.
+// How a commit reaches the disk. synced: COMMIT returns once the WAL is
+// fsynced (the connection's synchronous=FULL). deferred: written to the WAL
+// without an fsync (synchronous=NORMAL for this transaction only), so it
+// survives a kill of berthd but not a power loss, until the next synced
+// commit makes it durable with everything before it. For writes whose loss
+// on a power cut berth can afford: the events other than exits.
+enum class durability { synced, deferred };
+
 class transaction {
  public:
-  explicit transaction(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE"); }
+  explicit transaction(sqlite3* db, durability d = durability::synced)
+      : db_(db), deferred_(d == durability::deferred) {
+    if (deferred_) exec(db_, "PRAGMA synchronous = NORMAL");
+    try {
+      exec(db_, "BEGIN IMMEDIATE");
+    } catch (...) {
+      restore();
+      throw;
+    }
+  }
   ~transaction() {
     if (!committed_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    restore();
   }
   void commit() {
     exec(db_, "COMMIT");
@@ -132,7 +150,12 @@ class transaction {
   }
 
  private:
+  void restore() {
+    if (deferred_) sqlite3_exec(db_, "PRAGMA synchronous = FULL", nullptr, nullptr, nullptr);
+  }
+
   sqlite3* db_;
+  bool deferred_;
   bool committed_ = false;
 };
 

@@ -1,7 +1,8 @@
 // The event log of the metadata store: append numbers events gap-free, a
 // range reads them back in order, pruning keeps the newest and refuses a
 // `since` older than them, an exit and its event share one transaction, and
-// a version 2 database migrates to the log with its rows kept.
+// a version 2 database migrates to the log with its rows kept. Appends are
+// deferred transactions (sql.hpp): committed without the WAL's fsync.
 #include <sqlite3.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
@@ -13,6 +14,7 @@
 #include "actors/errors.hpp"
 #include "actors/store/metadata_store.hpp"
 #include "actors/store/schema_sql.hpp"
+#include "actors/store/sql.hpp"
 
 using namespace berth;
 namespace fs = std::filesystem;
@@ -220,4 +222,42 @@ TEST_CASE("a version 2 database migrates to the event log and keeps its rows", "
   auto span = db->event_bounds();
   REQUIRE(span);
   CHECK(span->last == 1);
+}
+
+TEST_CASE("a deferred transaction commits without the WAL's fsync and puts FULL back",
+          "[unit][store]") {
+  using namespace berth::sql;
+  temp_dir dir;
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((dir.path / "t.db").c_str(), &db) == SQLITE_OK);
+  auto synchronous = [db] {
+    return query_one<std::int64_t>(db, "PRAGMA synchronous",
+                                   [](const row& r) { return r.integer(0); })
+        .value_or(-1);
+  };
+  exec(db, "PRAGMA journal_mode = WAL");
+  exec(db, "PRAGMA synchronous = FULL");
+  exec(db, "CREATE TABLE t (x INTEGER)");
+  {
+    transaction tx(db, durability::deferred);
+    CHECK(synchronous() == 1);  // NORMAL: no fsync at this commit
+    exec(db, "INSERT INTO t VALUES (1)");
+    tx.commit();
+  }
+  CHECK(synchronous() == 2);  // FULL again for the next writer
+  {
+    transaction tx(db, durability::synced);
+    CHECK(synchronous() == 2);
+    exec(db, "INSERT INTO t VALUES (2)");
+  }  // rolled back
+  CHECK(synchronous() == 2);
+  // BEGIN fails inside an open transaction: the setting is still put back.
+  exec(db, "BEGIN");
+  CHECK_THROWS(transaction(db, durability::deferred));
+  exec(db, "COMMIT");
+  CHECK(synchronous() == 2);
+  CHECK(query_one<std::int64_t>(db, "SELECT count(*) FROM t", [](const row& r) {
+          return r.integer(0);
+        }).value_or(-1) == 1);
+  sqlite3_close(db);
 }
