@@ -41,6 +41,23 @@ bool fake_runtime::release(const std::string& verb) {
   return true;
 }
 
+kj::Maybe<kj::Promise<void>> fake_runtime::released(const std::string& id) {
+  if (!occupied.count(id)) return nullptr;
+  journal_.push_back("runtime waits for " + id);
+  auto paf = kj::newPromiseAndFulfiller<void>();
+  vacating_[id] = kj::mv(paf.fulfiller);
+  return kj::mv(paf.promise);
+}
+
+void fake_runtime::vacate(const std::string& id) {
+  occupied.erase(id);
+  if (auto it = vacating_.find(id); it != vacating_.end()) {
+    auto fulfiller = kj::mv(it->second);
+    vacating_.erase(it);
+    fulfiller->fulfill();
+  }
+}
+
 std::vector<runtime_call> fake_runtime::calls_of(const std::string& verb) const {
   std::vector<runtime_call> out;
   for (const auto& c : calls) {

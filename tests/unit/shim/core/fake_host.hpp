@@ -47,6 +47,10 @@ class fake_runtime final : public shim::oci_runtime {
 
   // Finishes the held call of `verb`. False when none waits.
   bool release(const std::string& verb);
+  // Ids the runtime still holds a container of (an earlier task's, being
+  // deleted): released(id) waits until vacate(id).
+  std::set<std::string> occupied;
+  void vacate(const std::string& id);
   // The calls made with this verb.
   std::vector<runtime_call> calls_of(const std::string& verb) const;
 
@@ -75,6 +79,7 @@ class fake_runtime final : public shim::oci_runtime {
                                               const std::string& work_path) override;
   kj::Promise<shim::runtime_error> remove(const std::string& id, bool force) override;
   shim::runtime_error remove_now(const std::string& id) override;
+  kj::Maybe<kj::Promise<void>> released(const std::string& id) override;
 
  private:
   struct waiting {
@@ -87,6 +92,7 @@ class fake_runtime final : public shim::oci_runtime {
 
   journal& journal_;
   std::map<std::string, waiting> waiting_;
+  std::map<std::string, kj::Own<kj::PromiseFulfiller<void>>> vacating_;
 };
 
 struct mount_record {

@@ -267,3 +267,26 @@ TEST_CASE("create with start that the runtime refuses unmounts and leaves no tas
   CHECK(f.mounts.mounted_on(f.rootfs) == 0);
   CHECK(f.count("/tasks/start") == 0);
 }
+
+TEST_CASE("create waits while the runtime still holds a container of the id, then runs",
+          "[unit][shim][task]") {
+  task_fixture f;
+  // An earlier task of this id is still being deleted in the background.
+  f.runtime.occupied.insert("web");
+  pid_t pid = 0;
+  auto create = f.task.create({}, kOverlay, "", pid).eagerlyEvaluate(nullptr);
+  f.settle();
+  CHECK(f.runtime.calls_of("create").empty());
+  CHECK(f.mounts.mounted_on(f.rootfs) == 0);  // not before the old one is gone
+  // A second create meanwhile is refused, as once created.
+  pid_t other = 0;
+  auto second = f.await(f.task.create({}, {}, "", other));
+  REQUIRE(second);
+  CHECK(second->code == ErrorCode::ALREADY_EXISTS);
+  f.runtime.vacate("web");
+  REQUIRE_FALSE(f.await(kj::mv(create)));
+  CHECK(pid == kFakePid);
+  CHECK(f.runtime.calls_of("create").size() == 1);
+  CHECK(f.mounts.mounted_on(f.rootfs) == 1);
+  CHECK(position(f.log, "runtime waits for web") < position(f.log, "runtime create"));
+}
