@@ -22,6 +22,7 @@ int create(daemon_client& client, const create_options& o) {
 int list(daemon_client& client, bool quiet, const std::string& format) {
   auto req = client.berth().listContainersRequest();
   req.initReq().setNamespace(client.ns());
+  req.getReq().setOmitSpec(format != kFormatJson);  // only JSON prints the specs
   auto resp = client.wait(req.send(), "list containers");
   check(resp.getResp(), "list containers");
   auto containers = resp.getResp().getContainers();

@@ -73,7 +73,10 @@ struct CreateContainerRequest {
 struct CreateContainerResponse { error @0 :T.Error; container @1 :ContainerInfo; }
 struct GetContainerRequest { namespace @0 :Text; id @1 :Text; }
 struct GetContainerResponse { error @0 :T.Error; container @1 :ContainerInfo; }
-struct ListContainersRequest { namespace @0 :Text; }
+struct ListContainersRequest {
+  namespace @0 :Text;
+  omitSpec @1 :Bool;  # leave each specJson empty: a listing needs none, and each is ~17 KB
+}
 struct ListContainersResponse { error @0 :T.Error; containers @1 :List(ContainerInfo); }
 struct UpdateContainerRequest {
   namespace @0 :Text;

@@ -135,12 +135,15 @@ class berth_service final : public Berth::Server {
         get_cont_atom::value, std::string(r.getNamespace().cStr()), std::string(r.getId().cStr()));
   }
   kj::Promise<void> listContainers(ListContainersContext ctx) override {
-    return call<std::vector<container_record>>(
-        ctx,
-        [](auto resp, const std::vector<container_record>& cs) {
-          fill_all(resp.initContainers(static_cast<unsigned>(cs.size())), cs);
-        },
-        list_cont_atom::value, ns_of(ctx.getParams().getReq().getNamespace()));
+    auto r = ctx.getParams().getReq();
+    auto fill = [](auto resp, const std::vector<container_record>& cs) {
+      fill_all(resp.initContainers(static_cast<unsigned>(cs.size())), cs);
+    };
+    if (r.getOmitSpec())
+      return call<std::vector<container_record>>(ctx, fill, list_cont_brief_atom::value,
+                                                 ns_of(r.getNamespace()));
+    return call<std::vector<container_record>>(ctx, fill, list_cont_atom::value,
+                                               ns_of(r.getNamespace()));
   }
   kj::Promise<void> updateContainer(UpdateContainerContext ctx) override {
     auto r = ctx.getParams().getReq();

@@ -397,6 +397,12 @@ registry_actor::behavior_type serving(registry_pointer self) {
             return make_error(errc::invalid_argument, *e);
         return self->delegate(self->state.store, list_cont_atom::value, ns);
       },
+      [self](list_cont_brief_atom, std::string& ns) -> caf::result<std::vector<container_record>> {
+        if (!ns.empty())
+          if (auto e = check_identifier("namespace", ns))
+            return make_error(errc::invalid_argument, *e);
+        return self->delegate(self->state.store, list_cont_brief_atom::value, ns);
+      },
       [self](container_update& req) -> caf::result<container_record> {
         req.ns = ns_or_default(req.ns);
         auto c = find_container(self, req.ns, req.id, "container");

@@ -47,6 +47,7 @@ using registry_actor = caf::typed_actor<
     caf::replies_to<container_create>::with<container_record>,
     caf::replies_to<get_cont_atom, std::string, std::string>::with<container_record>,
     caf::replies_to<list_cont_atom, std::string>::with<std::vector<container_record>>,
+    caf::replies_to<list_cont_brief_atom, std::string>::with<std::vector<container_record>>,
     caf::replies_to<container_update>::with<container_record>,
     caf::replies_to<del_cont_atom, std::string, std::string>::with<container_record>,
     caf::replies_to<task_create>::with<task_handle>,

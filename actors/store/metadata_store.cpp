@@ -43,6 +43,10 @@ namespace_record read_namespace(const row& r) {
 #define BERTH_CONTAINER_COLUMNS                                                  \
   "namespace, id, image, runtime, runtime_options, spec, snapshot_key, labels, " \
   "created_at, updated_at"
+// The same columns with '' in the spec's place.
+#define BERTH_CONTAINER_COLUMNS_WITHOUT_SPEC                                   \
+  "namespace, id, image, runtime, runtime_options, '', snapshot_key, labels, " \
+  "created_at, updated_at"
 container_record read_container(const row& r) {
   return {r.text(0), r.text(1), r.text(2), r.text(3),
           r.text(4), r.text(5), r.text(6), labels_from_json(r.text(7)),
@@ -259,10 +263,16 @@ caf::expected<container_record> metadata_store::get_container(const std::string&
   });
 }
 
-caf::expected<std::vector<container_record>> metadata_store::list_containers(
-    const std::string& ns) {
+caf::expected<std::vector<container_record>> metadata_store::list_containers(const std::string& ns,
+                                                                             bool with_spec) {
   if (auto err = check_ns_filter(ns)) return err;
   return guarded("cannot list containers", [&]() -> caf::expected<std::vector<container_record>> {
+    if (!with_spec)
+      return query<container_record>(db_,
+                                     "SELECT " BERTH_CONTAINER_COLUMNS_WITHOUT_SPEC
+                                     " FROM containers WHERE ?1 = '' OR namespace = ?1"
+                                     " ORDER BY namespace, id",
+                                     read_container, ns);
     return query<container_record>(db_,
                                    "SELECT " BERTH_CONTAINER_COLUMNS
                                    " FROM containers WHERE ?1 = '' OR namespace = ?1"

@@ -44,7 +44,9 @@ class metadata_store {
   // ns for list means every namespace.
   caf::expected<container_record> put_container(container_record rec);
   caf::expected<container_record> get_container(const std::string& ns, const std::string& id);
-  caf::expected<std::vector<container_record>> list_containers(const std::string& ns);
+  // Without `with_spec`, each record's spec is left empty.
+  caf::expected<std::vector<container_record>> list_containers(const std::string& ns,
+                                                               bool with_spec = true);
   // failed_precondition while the container still has a task.
   caf::expected<container_record> delete_container(const std::string& ns, const std::string& id);
 

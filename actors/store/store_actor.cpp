@@ -37,6 +37,8 @@ caf::message_handler store_handlers(std::shared_ptr<metadata_store> db, store_ev
       [db](list_cont_atom, const std::string& ns) -> caf::result<std::vector<container_record>> {
         return db->list_containers(ns);
       },
+      [db](list_cont_brief_atom, const std::string& ns)
+          -> caf::result<std::vector<container_record>> { return db->list_containers(ns, false); },
       [db](del_cont_atom, const std::string& ns, const std::string& id)
           -> caf::result<container_record> { return db->delete_container(ns, id); },
       [db](put_task_atom, task_record& rec) -> caf::result<task_record> {

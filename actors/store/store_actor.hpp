@@ -36,6 +36,9 @@ using del_ns_atom = caf::atom_constant<caf::atom("delNs")>;
 using put_cont_atom = caf::atom_constant<caf::atom("putCont")>;
 using get_cont_atom = caf::atom_constant<caf::atom("getCont")>;
 using list_cont_atom = caf::atom_constant<caf::atom("listCont")>;
+// The same list with each record's spec left empty: what a listing shows,
+// without the 17 KB or so of OCI spec each container holds.
+using list_cont_brief_atom = caf::atom_constant<caf::atom("listContB")>;
 using del_cont_atom = caf::atom_constant<caf::atom("delCont")>;
 // Tasks: put inserts or updates; the container must exist.
 using put_task_atom = caf::atom_constant<caf::atom("putTask")>;
@@ -63,6 +66,7 @@ using store_actor = caf::typed_actor<
     caf::replies_to<put_cont_atom, container_record>::with<container_record>,
     caf::replies_to<get_cont_atom, std::string, std::string>::with<container_record>,
     caf::replies_to<list_cont_atom, std::string>::with<std::vector<container_record>>,
+    caf::replies_to<list_cont_brief_atom, std::string>::with<std::vector<container_record>>,
     caf::replies_to<del_cont_atom, std::string, std::string>::with<container_record>,
     caf::replies_to<put_task_atom, task_record>::with<task_record>,
     caf::replies_to<get_task_atom, std::string, std::string>::with<task_record>,

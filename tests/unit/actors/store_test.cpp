@@ -184,6 +184,16 @@ TEST_CASE("containers round trip, and an update keeps created_at", "[store]") {
   auto everywhere = c.ask<std::vector<container_record>>(list_cont_atom::value, std::string{});
   REQUIRE(everywhere);
   CHECK(everywhere->size() == 2);
+  // The brief list: the same records, each without its spec.
+  REQUIRE_FALSE(updated->spec.empty());
+  auto brief =
+      c.ask<std::vector<container_record>>(list_cont_brief_atom::value, std::string{"default"});
+  REQUIRE(brief);
+  REQUIRE(brief->size() == 1);
+  CHECK(brief->front().spec.empty());
+  auto without_spec = *updated;
+  without_spec.spec.clear();
+  CHECK(brief->front() == without_spec);
   auto in_unknown =
       c.ask<std::vector<container_record>>(list_cont_atom::value, std::string{"nothing"});
   REQUIRE(in_unknown);
