@@ -312,6 +312,16 @@ caf::behavior fs_worker(caf::event_based_actor* self, std::function<void()> work
   };
 }
 
+// A listing of containers (`Listing`: with or without specs), from the store;
+// an empty namespace means all of them.
+template <class Listing>
+caf::result<std::vector<container_record>> list_in_store(registry_pointer self, Listing listing,
+                                                         const std::string& ns) {
+  if (!ns.empty())
+    if (auto e = check_identifier("namespace", ns)) return make_error(errc::invalid_argument, *e);
+  return self->delegate(self->state.store, listing, ns);
+}
+
 registry_actor::behavior_type serving(registry_pointer self) {
   self->set_default_handler(caf::print_and_drop);
   return {
@@ -391,18 +401,8 @@ registry_actor::behavior_type serving(registry_pointer self) {
         if (!c) return c.error();
         return self->delegate(*c, get_cont_atom::value);
       },
-      [self](list_cont_atom, std::string& ns) -> caf::result<std::vector<container_record>> {
-        if (!ns.empty())
-          if (auto e = check_identifier("namespace", ns))
-            return make_error(errc::invalid_argument, *e);
-        return self->delegate(self->state.store, list_cont_atom::value, ns);
-      },
-      [self](list_cont_brief_atom, std::string& ns) -> caf::result<std::vector<container_record>> {
-        if (!ns.empty())
-          if (auto e = check_identifier("namespace", ns))
-            return make_error(errc::invalid_argument, *e);
-        return self->delegate(self->state.store, list_cont_brief_atom::value, ns);
-      },
+      [self](list_cont_atom a, std::string& ns) { return list_in_store(self, a, ns); },
+      [self](list_cont_brief_atom a, std::string& ns) { return list_in_store(self, a, ns); },
       [self](container_update& req) -> caf::result<container_record> {
         req.ns = ns_or_default(req.ns);
         auto c = find_container(self, req.ns, req.id, "container");

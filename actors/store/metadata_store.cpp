@@ -40,13 +40,12 @@ namespace_record read_namespace(const row& r) {
 }
 
 // Column lists are macros so they concatenate with the SQL literals around them.
-#define BERTH_CONTAINER_COLUMNS                                                  \
-  "namespace, id, image, runtime, runtime_options, spec, snapshot_key, labels, " \
-  "created_at, updated_at"
-// The same columns with '' in the spec's place.
-#define BERTH_CONTAINER_COLUMNS_WITHOUT_SPEC                                   \
-  "namespace, id, image, runtime, runtime_options, '', snapshot_key, labels, " \
-  "created_at, updated_at"
+// `spec` names what is read in the spec's place ('' for a brief listing).
+#define BERTH_CONTAINER_COLUMNS_WITH(spec)                \
+  "namespace, id, image, runtime, runtime_options, " spec \
+  ", snapshot_key, "                                      \
+  "labels, created_at, updated_at"
+#define BERTH_CONTAINER_COLUMNS BERTH_CONTAINER_COLUMNS_WITH("spec")
 container_record read_container(const row& r) {
   return {r.text(0), r.text(1), r.text(2), r.text(3),
           r.text(4), r.text(5), r.text(6), labels_from_json(r.text(7)),
@@ -267,17 +266,13 @@ caf::expected<std::vector<container_record>> metadata_store::list_containers(con
                                                                              bool with_spec) {
   if (auto err = check_ns_filter(ns)) return err;
   return guarded("cannot list containers", [&]() -> caf::expected<std::vector<container_record>> {
-    if (!with_spec)
-      return query<container_record>(db_,
-                                     "SELECT " BERTH_CONTAINER_COLUMNS_WITHOUT_SPEC
-                                     " FROM containers WHERE ?1 = '' OR namespace = ?1"
-                                     " ORDER BY namespace, id",
-                                     read_container, ns);
-    return query<container_record>(db_,
-                                   "SELECT " BERTH_CONTAINER_COLUMNS
-                                   " FROM containers WHERE ?1 = '' OR namespace = ?1"
-                                   " ORDER BY namespace, id",
-                                   read_container, ns);
+#define BERTH_CONTAINERS_IN_NS \
+  " FROM containers WHERE ?1 = '' OR namespace = ?1 ORDER BY namespace, id"
+    const char* sql = with_spec ? "SELECT " BERTH_CONTAINER_COLUMNS BERTH_CONTAINERS_IN_NS
+                                : "SELECT " BERTH_CONTAINER_COLUMNS_WITH("''")
+                                      BERTH_CONTAINERS_IN_NS;
+#undef BERTH_CONTAINERS_IN_NS
+    return query<container_record>(db_, sql, read_container, ns);
   });
 }
 

@@ -118,8 +118,6 @@ void exec(sqlite3* db, const char* sql, const Ts&... args) {
   statement(db, sql, args...).run();
 }
 
-// BEGIN IMMEDIATE takes the write lock up front, so the reads that decide a
-// write cannot be invalidated by another connection before it.
 // How a commit reaches the disk. synced: COMMIT returns once the WAL is
 // fsynced (the connection's synchronous=FULL). deferred: written to the WAL
 // without an fsync (synchronous=NORMAL for this transaction only), so it
@@ -128,6 +126,8 @@ void exec(sqlite3* db, const char* sql, const Ts&... args) {
 // on a power cut berth can afford: the events other than exits.
 enum class durability { synced, deferred };
 
+// BEGIN IMMEDIATE takes the write lock up front, so the reads that decide a
+// write cannot be invalidated by another connection before it.
 class transaction {
  public:
   explicit transaction(sqlite3* db, durability d = durability::synced)

@@ -106,15 +106,20 @@ runtime_error runc_runtime::remove_now(const std::string& id) {
 
 namespace {
 
-kj::Promise<void> poll_until_gone(kj::Timer& timer, std::string path, kj::TimePoint deadline) {
+bool exists(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return kj::READY_NOW;
-  if (timer.now() >= deadline) {
-    spdlog::warn("{} is still there after 10 s; creating anyway", path);
-    return kj::READY_NOW;
-  }
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// Looks again every 2 ms while `path` (seen a moment ago) is there.
+kj::Promise<void> poll_until_gone(kj::Timer& timer, std::string path, kj::TimePoint deadline) {
   return timer.afterDelay(2 * kj::MILLISECONDS)
-      .then([&timer, path = std::move(path), deadline]() mutable {
+      .then([&timer, path = std::move(path), deadline]() mutable -> kj::Promise<void> {
+        if (!exists(path)) return kj::READY_NOW;
+        if (timer.now() >= deadline) {
+          spdlog::warn("{} is still there after 10 s; creating anyway", path);
+          return kj::READY_NOW;
+        }
         return poll_until_gone(timer, std::move(path), deadline);
       });
 }
@@ -125,8 +130,7 @@ kj::Maybe<kj::Promise<void>> runc_runtime::released(const std::string& id) {
   const auto& root = client_.config().root;
   if (root.empty()) return nullptr;  // the runtime's default root: not berth's to watch
   std::string path = root + "/" + id;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return nullptr;
+  if (!exists(path)) return nullptr;
   spdlog::info("{} is still there (a task of that id being deleted): waiting", path);
   return poll_until_gone(timer_, std::move(path), timer_.now() + 10 * kj::SECONDS);
 }
