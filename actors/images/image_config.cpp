@@ -170,6 +170,10 @@ resolved_user resolve_user(const std::string& user, const std::string& rootfs) {
   return r;
 }
 
+bool needs_rootfs(const image_config& config, const process_overrides& o) {
+  return !(!o.user.empty() ? o.user : config.user).empty();
+}
+
 process_params make_process(const image_config& config, const process_overrides& o,
                             const std::string& rootfs) {
   process_params p;

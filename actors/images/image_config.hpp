@@ -52,6 +52,10 @@ struct process_params {
 // found is a not_found error naming the file; numeric ids need no entry.
 resolved_user resolve_user(const std::string& user, const std::string& rootfs);
 
+// Whether make_process reads `rootfs`: only a user to resolve needs the
+// image's /etc/passwd and /etc/group; root (no user given) needs nothing.
+bool needs_rootfs(const image_config& config, const process_overrides& overrides);
+
 // Entrypoint + (args or cmd), env merged with PATH and HOME defaults, cwd
 // (default "/"), user resolved. invalid_argument when there is no command.
 process_params make_process(const image_config& config, const process_overrides& overrides,

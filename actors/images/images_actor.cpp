@@ -210,8 +210,11 @@ std::string nonce() {
   return std::to_string(rd()) + std::to_string(rd());
 }
 
-// The process of `req` resolved inside the container's fresh snapshot,
-// mounted briefly so /etc/passwd is read as the container will see it.
+// The process of `req` resolved inside the container's fresh snapshot. When
+// a user must be looked up, the snapshot is mounted briefly, read-only, so
+// /etc/passwd is read as the container will see it; read-only because the
+// unmount of a writable overlay syncs its whole upper filesystem (about 10 ms
+// on a busy disk). Root needs no lookup and no mount.
 prepared_snapshot resolve_process(images_state& st, const resolved_image& img,
                                   const prepare_request& req) {
   prepared_snapshot out;
@@ -220,23 +223,29 @@ prepared_snapshot resolve_process(images_state& st, const resolved_image& img,
   auto config = parse_image_config(st.content->read(img.config_digest),
                                    "config " + img.config_digest + " of image " + req.image);
   process_overrides o{req.args, req.env, req.cwd, req.user};
-  std::string where = st.root + "/snapshots/resolve-" + nonce();
-  if (::mkdir(where.c_str(), 0700) != 0) throw_errno("cannot create " + where);
   process_params p;
-  try {
-    mount_all(out.mounts, where);
+  if (!needs_rootfs(config, o)) {
+    p = make_process(config, o, "");
+  } else {
+    std::string where = st.root + "/snapshots/resolve-" + nonce();
+    if (::mkdir(where.c_str(), 0700) != 0) throw_errno("cannot create " + where);
+    auto readonly = out.mounts;
+    for (auto& m : readonly) m.options.push_back("ro");
     try {
-      p = make_process(config, o, where);
-    } catch (...) {
+      mount_all(readonly, where);
+      try {
+        p = make_process(config, o, where);
+      } catch (...) {
+        unmount_all(where);
+        throw;
+      }
       unmount_all(where);
+    } catch (...) {
+      ::rmdir(where.c_str());
       throw;
     }
-    unmount_all(where);
-  } catch (...) {
     ::rmdir(where.c_str());
-    throw;
   }
-  ::rmdir(where.c_str());
   out.args = std::move(p.args);
   out.env = std::move(p.env);
   out.cwd = std::move(p.cwd);

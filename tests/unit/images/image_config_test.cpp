@@ -143,3 +143,17 @@ TEST_CASE("resolve_user reads only regular files: a FIFO or a device in the imag
   CHECK_THROWS_WITH(resolve_user("alice", root.path()),
                     "/etc/passwd in the image is larger than 4 MiB");
 }
+
+TEST_CASE("needs_rootfs: only a user to look up reads the image's files") {
+  auto c = parse_image_config(kConfig);  // User alice
+  CHECK(needs_rootfs(c, {}));
+  image_config root_image;
+  CHECK_FALSE(needs_rootfs(root_image, {}));
+  process_overrides as_nobody;
+  as_nobody.user = "nobody";
+  CHECK(needs_rootfs(root_image, as_nobody));
+  // Root resolves without any rootfs at all: nothing is mounted for it.
+  auto p = make_process(root_image, {{"sh"}, {}, {}, {}}, "/nonexistent/rootfs");
+  CHECK(p.user.uid == 0);
+  CHECK(p.env.back() == "HOME=/root");
+}
