@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/display.hpp"
+#include "cli/image_pull.hpp"
 #include "cli/json_output.hpp"
 #include "cli/table.hpp"
 
@@ -135,6 +136,19 @@ void add_images_command(CLI::App& app, verb_action& chosen) {
     v->add_option("--name", o->name, "reference to give the image instead of the archive's tags");
     v->add_option("--platform", o->platform, "platform to import (default linux/amd64)");
     v->callback([&chosen, o] { chosen.run = [o](daemon_client& cl) { return import(cl, *o); }; });
+  }
+  {
+    auto o = std::make_shared<pull_options>();
+    auto* v = i->add_subcommand("pull", "pull an image from its registry");
+    v->add_option("REF", o->reference, "image reference, e.g. busybox or host:5000/app:1.0")
+        ->required();
+    v->add_flag("--plain-http", o->plain_http, "talk HTTP, not HTTPS, to the registry");
+    v->add_option("-u,--user", o->user,
+                  "USER[:PASSWORD] for the registry (asked for when left out); default: "
+                  "$DOCKER_CONFIG/config.json or ~/.docker/config.json, else anonymous");
+    v->add_option("--platform", o->platform, "platform to pull (default linux/amd64)");
+    v->callback(
+        [&chosen, o] { chosen.run = [o](daemon_client& cl) { return pull_image(cl, *o); }; });
   }
   {
     struct list_options {

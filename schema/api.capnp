@@ -221,6 +221,26 @@ struct ImportImageRequest {
   progress @4 :ImportProgressSink;   # optional
 }
 struct ImportImageResponse { error @0 :T.Error; images @1 :List(ImageInfo); }
+struct PullProgress {
+  digest @0 :Text;        # the blob this report is about
+  bytesDone @1 :Int64;
+  bytesTotal @2 :Int64;
+  cached @3 :Bool;        # already in the content store: not fetched
+  done @4 :Bool;          # the blob is complete
+}
+interface PullProgressSink {
+  progress @0 (progress :PullProgress) -> ();
+}
+struct PullImageRequest {
+  namespace @0 :Text;
+  reference @1 :Text;     # e.g. "busybox", "127.0.0.1:5000/app:1.0", "name@sha256:..."
+  platform @2 :Text;      # "linux/amd64" when empty
+  plainHttp @3 :Bool;     # http:// instead of https://
+  username @4 :Text;      # empty: anonymous
+  password @5 :Text;
+  progress @6 :PullProgressSink;   # optional
+}
+struct PullImageResponse { error @0 :T.Error; image @1 :ImageInfo; }
 struct ListImagesRequest { namespace @0 :Text; }
 struct ListImagesResponse { error @0 :T.Error; images @1 :List(ImageInfo); }
 struct GetImageRequest { namespace @0 :Text; name @1 :Text; }
@@ -329,4 +349,11 @@ interface Berth {
   # served through another. Errors: invalidArgument (bad name), notFound (no
   # node of that name), unavailable (it is down), failedPrecondition (no
   # --actor-address).
+
+  pullImage @20 (req :PullImageRequest) -> (resp :PullImageResponse);
+  # Pulls an image from its registry (OCI distribution API) and names it.
+  # Errors: invalidArgument (bad reference, digest mismatch, unsupported media
+  # type), notFound (no such manifest, or none for the platform),
+  # failedPrecondition (authentication required or refused), internal (the
+  # registry cannot be reached, or answers 5xx after retries).
 }

@@ -24,6 +24,7 @@
 #include "actors/daemon/api_convert.hpp"
 #include "actors/daemon/api_import.hpp"
 #include "actors/daemon/api_peer.hpp"
+#include "actors/daemon/api_pull.hpp"
 #include "actors/daemon/api_stdio_relay.hpp"
 #include "actors/daemon/api_subscription.hpp"
 #include "actors/daemon/api_task.hpp"
@@ -263,6 +264,46 @@ class berth_service final : public Berth::Server {
             return;
           }
           fill_images(resp, *got);
+        });
+  }
+  kj::Promise<void> pullImage(PullImageContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    pull_request pr;
+    pr.ns = ns_of(r.getNamespace());
+    pr.reference = r.getReference().cStr();
+    pr.platform = r.getPlatform().size() ? r.getPlatform().cStr() : "linux/amd64";
+    pr.plain_http = r.getPlainHttp();
+    pr.username = r.getUsername().cStr();
+    pr.password = r.getPassword().cStr();
+    std::uint64_t key = 0;
+    if (r.hasProgress()) {
+      key = bridge_.io->new_key();
+      pr.progress_to = bridge_.sys->spawn<caf::hidden>(pull_progress_forwarder, bridge_.io, key);
+      bridge_.io->keep(key, kj::heap<pull_progress_pump>(r.getProgress()));
+    }
+    auto forwarder = pr.progress_to;
+    return ask<image_record>(bridge_, actors_->images(), img_pull_atom::value, std::move(pr))
+        .then([this, key, forwarder](caf::expected<image_record> got) mutable {
+          // The client sees every progress report before the answer.
+          kj::Promise<void> drained = kj::READY_NOW;
+          if (forwarder)
+            drained = ask<bool>(bridge_, forwarder, pull_flush_atom::value)
+                          .then([this, key](caf::expected<bool>) -> kj::Promise<void> {
+                            if (auto* pump = bridge_.io->find<pull_progress_pump>(key))
+                              return pump->flushed();
+                            return kj::READY_NOW;
+                          });
+          return drained.then([got = std::move(got)]() mutable { return std::move(got); });
+        })
+        .then([this, ctx, key, forwarder](caf::expected<image_record> got) mutable {
+          if (key) bridge_.io->drop(key);
+          if (forwarder) caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
+          auto resp = ctx.getResults().initResp();
+          if (!got) {
+            ac::fill(resp.initError(), got.error());
+            return;
+          }
+          fill_image(resp.initImage(), *got);
         });
   }
   kj::Promise<void> listImages(ListImagesContext ctx) override {

@@ -297,6 +297,48 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
                 [rp](caf::error& err) mutable { rp.deliver(err); });
         return rp;
       },
+      [self](img_pull_atom, pull_request& req) -> caf::result<image_record> {
+        auto rp = self->make_response_promise<image_record>();
+        // The namespace first: a pull into nowhere must not leave blobs.
+        self->request(self->state.store, caf::infinite, get_ns_atom::value, req.ns)
+            .then(
+                [self, req, rp](namespace_record&) mutable {
+                  image_record rec;
+                  auto err = attempt([&] {
+                    pull_options o;
+                    o.platform = req.platform;
+                    o.registry.plain_http = req.plain_http;
+                    o.registry.credentials = {req.username, req.password};
+                    if (req.progress_to)
+                      o.progress = [to = req.progress_to](const pull_progress& p) {
+                        caf::anon_send(to, img_pull_progress_atom::value, p);
+                      };
+                    auto img = pull_image(*self->state.content, req.reference, o);
+                    rec = {req.ns,
+                           img.name,
+                           img.image.manifest_digest,
+                           img.image.manifest_media_type,
+                           img.image.total_size,
+                           {},
+                           {},
+                           {}};
+                  });
+                  if (err) {
+                    rp.deliver(err);
+                    return;
+                  }
+                  self->request(self->state.store, caf::infinite, put_img_atom::value,
+                                std::move(rec))
+                      .then([rp](image_record& stored) mutable { rp.deliver(std::move(stored)); },
+                            [self, rp](caf::error& err) mutable {
+                              // The blobs just pulled must not outlive the failed naming.
+                              collect_garbage(self,
+                                              [rp, err](caf::error) mutable { rp.deliver(err); });
+                            });
+                },
+                [rp](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
       [self](img_list_atom, std::string& ns) -> caf::result<std::vector<image_record>> {
         return self->delegate(self->state.store, list_img_atom::value, std::move(ns));
       },

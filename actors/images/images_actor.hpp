@@ -31,6 +31,8 @@ using images_actor = caf::typed_actor<
     // Imports an archive; one record per name, in the request's namespace.
     caf::replies_to<img_import_atom, import_request>::with<std::vector<image_record>>,
     // (ns) — "" for every namespace.
+    // Pulls an image from its registry and names it; the record is the reply.
+    caf::replies_to<img_pull_atom, pull_request>::with<image_record>,
     caf::replies_to<img_list_atom, std::string>::with<std::vector<image_record>>,
     // (ns, name)
     caf::replies_to<img_get_atom, std::string, std::string>::with<image_record>,

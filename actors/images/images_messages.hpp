@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "actors/images/archive_import.hpp"
+#include "actors/images/image_pull.hpp"
 #include "actors/images/snapshotter.hpp"
 #include "actors/store/records.hpp"
 
@@ -24,6 +25,8 @@ using img_get_atom = caf::atom_constant<caf::atom("imgGet")>;
 using img_remove_atom = caf::atom_constant<caf::atom("imgRemove")>;
 using img_tag_atom = caf::atom_constant<caf::atom("imgTag")>;
 using img_progress_atom = caf::atom_constant<caf::atom("imgProg")>;
+using img_pull_atom = caf::atom_constant<caf::atom("imgPull")>;
+using img_pull_progress_atom = caf::atom_constant<caf::atom("imgPullP")>;
 using snap_prepare_atom = caf::atom_constant<caf::atom("snapPrep")>;
 using snap_mounts_atom = caf::atom_constant<caf::atom("snapMounts")>;
 using snap_remove_atom = caf::atom_constant<caf::atom("snapRemove")>;
@@ -43,6 +46,25 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, import_request& x) {
   return f(caf::meta::type_name("berth.import_request"), x.ns, x.archive_path, x.platform, x.name,
            x.labels, x.progress_to);
+}
+
+// A pull from a registry: the image `reference` (normalised by the actor) for
+// `platform`, with the registry's transport and credentials.
+struct pull_request {
+  std::string ns;
+  std::string reference;
+  std::string platform = "linux/amd64";
+  bool plain_http = false;
+  std::string username;  // empty: anonymous
+  std::string password;
+  // Receives (img_pull_progress_atom, images::pull_progress) per blob; may be null.
+  caf::actor progress_to;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pull_request& x) {
+  return f(caf::meta::type_name("berth.pull_request"), x.ns, x.reference, x.platform, x.plain_http,
+           x.username, x.password, x.progress_to);
 }
 
 // A container's snapshot on top of an image, plus the image's process
@@ -81,7 +103,7 @@ typename Inspector::result_type inspect(Inspector& f, prepared_snapshot& x) {
            x.cwd, x.uid, x.gid, x.additional_gids, x.image_labels);
 }
 
-// Announces the types above, images::mount_spec and import_progress. The
+// Announces the types above, images::mount_spec, import_progress and pull_progress. The
 // store's records (image_record) come from add_store_types(), also needed.
 void add_images_types(caf::actor_system_config& cfg);
 
@@ -98,6 +120,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, import_progress& x) {
   return f(caf::meta::type_name("berth.import_progress"), x.bytes_done, x.bytes_total,
            x.layers_done, x.layers_total);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pull_progress& x) {
+  return f(caf::meta::type_name("berth.pull_progress"), x.digest, x.bytes_done, x.bytes_total,
+           x.cached, x.done);
 }
 
 }  // namespace berth::images

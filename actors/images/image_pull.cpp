@@ -1,0 +1,128 @@
+#include "actors/images/image_pull.hpp"
+
+#include <set>
+
+#include "actors/images/content_store.hpp"
+#include "actors/images/image_reference.hpp"
+#include "actors/images/images_error.hpp"
+#include "actors/images/oci_manifest.hpp"
+
+namespace berth::images {
+
+namespace {
+
+constexpr int kMaxIndexDepth = 2;  // real images nest one index; a chain is an attack
+
+struct puller {
+  const content_store& store;
+  registry_client& registry;
+  const pull_options& o;
+  std::string name;
+
+  [[noreturn]] void fail(error_kind kind, const std::string& why) const {
+    throw images_error(kind, "cannot pull " + name + " from " + registry.describe() + ": " + why);
+  }
+
+  void report(const pull_progress& p) const {
+    if (o.progress) o.progress(p);
+  }
+
+  void blob(const descriptor& d) {
+    report({d.digest, 0, d.size, false, false});
+    bool fetched = registry.fetch_blob(store, d.digest, d.size, [&](std::int64_t done) {
+      report({d.digest, done, d.size, false, false});
+    });
+    report({d.digest, d.size, d.size, !fetched, true});
+  }
+
+  // The manifest for the wanted platform, its body in the store; returns its digest.
+  std::string manifest(const std::string& reference, int depth) {
+    auto m = registry.get_manifest(reference);
+    if (is_index_type(m.media_type)) {
+      if (depth >= kMaxIndexDepth)
+        fail(error_kind::invalid_argument, "image index " + m.digest + " is nested deeper than " +
+                                               std::to_string(kMaxIndexDepth) + " indexes");
+      auto idx = parse_json(m.body, "image index " + m.digest);
+      if (!idx.is_object() || !idx.contains("manifests") || !idx["manifests"].is_array())
+        fail(error_kind::invalid_argument, "image index " + m.digest + " has no manifests list");
+      std::set<std::string> others;
+      for (std::size_t i = 0; i < idx["manifests"].size(); ++i) {
+        auto d = parse_descriptor(idx["manifests"][i], "manifest " + std::to_string(i + 1) +
+                                                           " of image index " + m.digest);
+        if (!d.platform.empty() && !platform_matches(o.platform, d.platform)) {
+          others.insert(d.platform);
+          continue;
+        }
+        store.write(m.body, m.digest, "image index " + m.digest);
+        return manifest(d.digest, depth + 1);
+      }
+      std::string list;
+      for (const auto& p : others) list += (list.empty() ? "" : ", ") + p;
+      fail(error_kind::not_found, "image index " + m.digest + " has no manifest for " + o.platform +
+                                      (list.empty() ? "" : " (it has " + list + ")"));
+    }
+    auto j = parse_json(m.body, "manifest " + m.digest);
+    if (!j.is_object() || !j.contains("config") || !j.contains("layers") || !j["layers"].is_array())
+      fail(error_kind::invalid_argument, "manifest " + m.digest + " has no config or layers");
+    auto config = parse_descriptor(j["config"], "the config of manifest " + m.digest);
+    std::vector<descriptor> layers;
+    for (std::size_t i = 0; i < j["layers"].size(); ++i)
+      layers.push_back(parse_descriptor(
+          j["layers"][i], "layer " + std::to_string(i + 1) + " of manifest " + m.digest));
+    blob(config);
+    for (const auto& l : layers) {
+      if (!is_layer_type(l.media_type))
+        fail(error_kind::invalid_argument,
+             "layer " + l.digest + " has the unsupported media type \"" + l.media_type + "\"");
+      blob(l);
+    }
+    // Last, so a manifest in the store always has its blobs beside it.
+    store.write(m.body, m.digest, "manifest " + m.digest);
+    return m.digest;
+  }
+};
+
+}  // namespace
+
+reference_parts split_reference(const std::string& normalized) {
+  reference_parts p;
+  auto slash = normalized.find('/');
+  if (slash == std::string::npos)
+    throw images_error(error_kind::invalid_argument,
+                       "invalid image reference \"" + normalized + "\": no registry in it");
+  p.domain = normalized.substr(0, slash);
+  std::string rest = normalized.substr(slash + 1);
+  if (auto at = rest.find('@'); at != std::string::npos) {
+    p.repository = rest.substr(0, at);
+    p.reference = rest.substr(at + 1);
+  } else if (auto colon = rest.rfind(':'); colon != std::string::npos) {
+    p.repository = rest.substr(0, colon);
+    p.reference = rest.substr(colon + 1);
+  } else {
+    p.repository = rest;
+    p.reference = "latest";
+  }
+  // "name:tag@digest": the digest decides; the tag is only a label.
+  if (auto colon = p.repository.rfind(':');
+      colon != std::string::npos && p.repository.find('/', colon) == std::string::npos)
+    p.repository = p.repository.substr(0, colon);
+  return p;
+}
+
+imported_image pull_image(const content_store& store, const std::string& name,
+                          const pull_options& options) {
+  auto normalized = normalize_image_name(name);
+  auto parts = split_reference(normalized);
+  registry_client registry(parts.domain, parts.repository, options.registry);
+  puller p{store, registry, options, normalized};
+  auto digest = p.manifest(parts.reference, 0);
+  imported_image out;
+  out.name = normalized;
+  out.image = resolve_manifest(store, digest, "which the registry did not send");
+  if (!platform_matches(options.platform, out.image.platform))
+    p.fail(error_kind::not_found, "its only manifest, " + digest + ", is for " +
+                                      out.image.platform + ", not " + options.platform);
+  return out;
+}
+
+}  // namespace berth::images

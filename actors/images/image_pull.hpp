@@ -1,0 +1,45 @@
+// Pulling an image from a registry into the content store: the manifest (an
+// index resolved to the wanted platform), the config and every layer the
+// store lacks, each checked against its digest; then the image resolved as an
+// import resolves it. The images actor names the result in the store.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "actors/images/archive_import.hpp"
+#include "actors/images/registry_client.hpp"
+
+namespace berth::images {
+
+struct pull_progress {
+  std::string digest;  // the blob this report is about
+  std::int64_t bytes_done = 0;
+  std::int64_t bytes_total = 0;
+  bool cached = false;  // already in the store: not fetched
+  bool done = false;    // the blob is complete
+};
+
+struct pull_options {
+  std::string platform = "linux/amd64";  // os/arch[/variant], chosen from an index
+  registry_options registry;
+  std::function<void(const pull_progress&)> progress;
+};
+
+// Where a normalised reference points: "docker.io/library/busybox:latest" is
+// domain docker.io, repository library/busybox, reference "latest".
+struct reference_parts {
+  std::string domain;
+  std::string repository;
+  std::string reference;  // a tag or a digest
+};
+reference_parts split_reference(const std::string& normalized);
+
+// Pulls `name` (normalised here); throws images_error naming the registry,
+// repository and blob on any failure. Blobs fetched before a failure stay in
+// the store until the next garbage collection.
+imported_image pull_image(const content_store& store, const std::string& name,
+                          const pull_options& options = {});
+
+}  // namespace berth::images

@@ -1,0 +1,37 @@
+// `berth images pull`: pulls an image through berthd from its registry, with
+// per-blob progress, and the credentials a docker user would expect to be
+// used (--user, else the docker config file's `auths`).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "cli/daemon_client.hpp"
+
+namespace berth::cli {
+
+struct pull_options {
+  std::string reference;
+  std::string platform;
+  std::string user;  // USER[:PASSWORD]; empty: the docker config, else anonymous
+  bool plain_http = false;
+};
+
+struct registry_login {
+  std::string username;
+  std::string password;
+};
+
+// The login for `registry` (a host[:port] as in the reference; docker.io also
+// matches https://index.docker.io/v1/) from a docker config.json's `auths`,
+// whose entries hold base64 "user:password" in `auth`. Nothing when absent.
+std::optional<registry_login> login_from_docker_config(const std::string& config_json,
+                                                       const std::string& registry);
+
+// The registry a reference names, as docker reads it: "busybox" and
+// "library/busybox" -> "docker.io", "host:5000/app" -> "host:5000".
+std::string registry_of(const std::string& reference);
+
+int pull_image(daemon_client& client, const pull_options& o);
+
+}  // namespace berth::cli
