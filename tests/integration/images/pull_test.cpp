@@ -1,0 +1,170 @@
+// `berth i pull` against a real registry (Debian's docker-registry on a
+// loopback port), with the image pushed there beforehand by skopeo, as a
+// user's CI would: the pulled digest is skopeo's, the image runs, a second
+// pull fetches nothing, and each failure (no such tag, unreachable registry,
+// authentication missing or refused, a blob whose content does not match its
+// digest) is a clear error that leaves nothing in the content store.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "berth_runner.hpp"
+#include "tests/support/berthd_process.hpp"
+#include "tests/support/image_archives.hpp"
+#include "tests/support/registry_process.hpp"
+
+using namespace berth::test;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::set<std::string> names_in(const fs::path& dir) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec))
+    out.insert(it->path().filename().string());
+  return out;
+}
+
+struct pull_fixture {
+  temp_dir dir{"berth-pull"};
+  berthd_process daemon;
+  std::string archive = [this] {
+    std::string p = dir / "busybox.tar";
+    write_oci_archive(p, busybox_image());
+    return p;
+  }();
+
+  berth_result berth(std::vector<std::string> args) {
+    return run_berth_at(daemon.address(), std::move(args));
+  }
+  std::set<std::string> blobs() { return names_in(daemon.root() + "/content/blobs/sha256"); }
+  std::set<std::string> ingest() { return names_in(daemon.root() + "/content/ingest"); }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(pull_fixture,
+                 "pull over plain HTTP: skopeo's digest, runs, cached the second time",
+                 "[images][pull]") {
+  registry_process registry;
+  auto digest = registry.push_oci_archive(archive, "test/busybox:1.0");
+  REQUIRE(digest.rfind("sha256:", 0) == 0);
+  std::string ref = registry.host() + "/test/busybox:1.0";
+
+  auto pulled = berth({"i", "pull", "--plain-http", ref});
+  INFO(pulled.err);
+  REQUIRE(pulled.exit_code == 0);
+  CHECK(pulled.out == "pulled " + ref + " (" + digest + ")\n");
+  CHECK_THAT(pulled.err, Contains(": done, "));  // one line per blob when not on a terminal
+
+  auto ls = berth({"i", "ls", "-q"});
+  CHECK(ls.out == ref + "\n");
+  auto run = berth({"run", "--rm", ref, "pulled", "echo", "hello from the registry"});
+  INFO(run.err);
+  CHECK(run.exit_code == 0);
+  CHECK(run.out == "hello from the registry\n");
+
+  // Everything is in the store now: nothing is fetched again.
+  auto before = blobs();
+  auto again = berth({"i", "pull", "--plain-http", ref});
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.err, Contains(": cached ("));
+  CHECK_FALSE(Catch::Matchers::Contains(": done, ").match(again.err));
+  CHECK(blobs() == before);
+
+  // By digest too: the same manifest, named by it.
+  auto by_digest =
+      berth({"i", "pull", "--plain-http", registry.host() + "/test/busybox@" + digest});
+  INFO(by_digest.err);
+  CHECK(by_digest.exit_code == 0);
+  CHECK_THAT(by_digest.out, Contains(digest));
+}
+
+TEST_CASE_METHOD(pull_fixture, "pull failures are named and leave nothing behind",
+                 "[images][pull]") {
+  registry_process registry;
+  auto digest = registry.push_oci_archive(archive, "test/busybox:1.0");
+  auto host = registry.host();
+
+  SECTION("no such tag") {
+    auto r = berth({"i", "pull", "--plain-http", host + "/test/busybox:nope"});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Contains("berth: pull " + host + "/test/busybox:nope: registry " + host +
+                               ", repository test/busybox: manifest nope: HTTP 404 "
+                               "(MANIFEST_UNKNOWN: manifest unknown)"));
+  }
+  SECTION("HTTPS asked of a plain-HTTP registry") {
+    auto r = berth({"i", "pull", host + "/test/busybox:1.0"});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Contains("manifest 1.0: cannot fetch https://" + host +
+                               "/v2/test/busybox/manifests/1.0: "));
+  }
+  SECTION("nothing listens") {
+    auto r = berth({"i", "pull", "--plain-http", "127.0.0.1:1/test/busybox:1.0"});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Contains("Couldn't connect to server (after 4 attempts)"));
+  }
+  SECTION("a bad reference is refused before any request") {
+    auto r = berth({"i", "pull", "--plain-http", host + "/Test/BusyBox:1.0"});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Contains("is not a valid repository path component"));
+  }
+  SECTION("a blob whose content does not match its digest is refused and not kept") {
+    // The layer is the largest blob the registry holds; change its bytes, keep its size.
+    std::string layer;
+    std::uintmax_t largest = 0;
+    for (const auto& e : fs::recursive_directory_iterator(registry.storage()))
+      if (e.is_regular_file() && e.path().filename() == "data" && e.file_size() > largest) {
+        largest = e.file_size();
+        layer = e.path().string();
+      }
+    REQUIRE(largest > 0);
+    {
+      std::fstream f(layer, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(largest / 2));
+      f.put('\x55');
+      f.put('\xaa');
+    }
+    auto r = berth({"i", "pull", "--plain-http", host + "/test/busybox:1.0"});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Contains("digest mismatch"));
+    auto layer_digest = "sha256:" + fs::path(layer).parent_path().filename().string();
+    CHECK(blobs().count(layer_digest.substr(7)) == 0);
+    CHECK(berth({"i", "ls", "-q"}).out.empty());
+  }
+  CHECK(ingest().empty());
+  // berthd still serves, and the store has no manifest of a failed pull.
+  CHECK(berth({"i", "ls", "-q"}).exit_code == 0);
+  CHECK(blobs().count(digest.substr(7)) == 0);
+}
+
+TEST_CASE_METHOD(pull_fixture, "pull from a registry with basic authentication", "[images][pull]") {
+  registry_process::options o;
+  o.user = "alice";
+  o.password = "s3cret";
+  registry_process registry(o);
+  auto digest = registry.push_oci_archive(archive, "private/busybox:1.0");
+  std::string ref = registry.host() + "/private/busybox:1.0";
+
+  auto anonymous = berth({"i", "pull", "--plain-http", ref});
+  CHECK(anonymous.exit_code == 1);
+  CHECK_THAT(
+      anonymous.err,
+      Contains("manifest 1.0: HTTP 401: the registry wants a user name and password (--user)"));
+
+  auto wrong = berth({"i", "pull", "--plain-http", "--user", "alice:guess", ref});
+  CHECK(wrong.exit_code == 1);
+  CHECK_THAT(wrong.err, Contains("manifest 1.0: HTTP 401"));
+  CHECK_THAT(wrong.err, Contains("the credentials were refused"));
+  CHECK(berth({"i", "ls", "-q"}).out.empty());
+
+  auto right = berth({"i", "pull", "--plain-http", "--user", "alice:s3cret", ref});
+  INFO(right.err);
+  CHECK(right.exit_code == 0);
+  CHECK(right.out == "pulled " + ref + " (" + digest + ")\n");
+}
