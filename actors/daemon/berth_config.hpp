@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
+#include <map>
 #include "actors/daemon/events.hpp"
+
 #include "actors/images/image_limits.hpp"
+#include "actors/images/registry_client.hpp"
 #include "actors/runtime/runtime_actor.hpp"
 #include "schema/log_limits.hpp"
 
@@ -29,6 +32,7 @@ struct berth_config {
   std::vector<runtime_config> runtimes;  // by name; see default_runtimes()
   std::string snapshotter = "auto";      // overlay, copy, or auto (overlay when it mounts)
   images::image_limits image_limits;     // what one untrusted image may cost ([images])
+  std::map<std::string, images::registry_host_config> registries;  // [registry."host:port"]
   // The pids limit of a container that sets none (podman's default); 0: none.
   std::int64_t pids_limit = 2048;
   events_config events;  // subscriber limit, event log retention

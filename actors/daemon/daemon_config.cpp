@@ -138,6 +138,38 @@ std::string load_config_file(const std::string& path, daemon_config& cfg, bool m
     if (auto why = load_image_limits(*images, cfg.image_limits); !why.empty())
       return path + ": " + why;
   }
+  if (auto node = t["registry"]; node) {
+    auto* regs = node.as_table();
+    if (!regs) return path + ": registry must be a table of [registry.\"host:port\"] entries";
+    for (auto& [host, entry] : *regs) {
+      std::string name(host.str());
+      auto* e = entry.as_table();
+      if (!e) return path + ": registry.\"" + name + "\" must be a table";
+      images::registry_host_config rc;
+      if (auto ca = (*e)["ca"]; ca) {
+        auto v = ca.value<std::string>();
+        if (!v || v->empty() || v->front() != '/')
+          return path + ": registry.\"" + name + "\".ca must be an absolute path";
+        rc.ca = *v;
+      }
+      if (auto ph = (*e)["plain_http"]; ph) {
+        auto v = ph.value<bool>();
+        if (!v) return path + ": registry.\"" + name + "\".plain_http must be true or false";
+        rc.plain_http = *v;
+      }
+      if (auto m = (*e)["mirrors"]; m) {
+        auto* list = m.as_array();
+        if (!list) return path + ": registry.\"" + name + "\".mirrors must be a list of hosts";
+        for (auto& x : *list) {
+          auto v = x.value<std::string>();
+          if (!v || v->empty())
+            return path + ": registry.\"" + name + "\".mirrors must be a list of hosts";
+          rc.mirrors.push_back(*v);
+        }
+      }
+      cfg.registries[name] = rc;
+    }
+  }
   if (auto* rts = t["runtimes"].as_table()) {
     for (auto& [name, node] : *rts) {
       auto* rt = node.as_table();
@@ -159,6 +191,7 @@ berth_config to_berth_config(const daemon_config& cfg, const std::string& shim_b
   b.default_runtime = cfg.default_runtime;
   b.snapshotter = cfg.snapshotter;
   b.image_limits = cfg.image_limits;
+  b.registries = cfg.registries;
   b.pids_limit = cfg.pids_limit;
   b.events.subscriber_limit = static_cast<std::uint64_t>(cfg.event_subscriber_limit);
   b.events.retention = static_cast<std::uint64_t>(cfg.event_retention);

@@ -21,6 +21,10 @@
 //   max_layer_entries = 1000000      # entries of one layer's tar
 //   free_space_reserve = "256m"      # free space import and unpack leave on the disk
 //   keep_privileged_xattrs = false   # keep trusted.* and security.* xattrs from layers
+//   [registry."registry.example:5000"]  # one registry berth pulls from
+//   ca = "/etc/berth/certs/example-ca.crt"  # trusted besides the system's CAs
+//   plain_http = false               # HTTP, not HTTPS (as --plain-http)
+//   mirrors = ["mirror.example:5000"]  # tried first, in order; then the registry itself
 //   [runtimes."io.berth.runc.v1"]
 //   runtime = "runc"                 # the OCI runtime: a name on PATH or a path
 //   root = "/run/berth/.runtime/io.berth.runc.v1"
@@ -32,6 +36,7 @@
 #include <string>
 
 #include "actors/daemon/berth.hpp"
+#include "actors/images/registry_client.hpp"
 #include "schema/log_limits.hpp"
 
 namespace berth {
@@ -58,8 +63,9 @@ struct daemon_config {
   std::int64_t event_retention = 100000;
   std::int64_t pids_limit = 2048;  // of a container that sets none; 0: none
   log_limits task_logs;            // of containers created without --log-max-size/--log-max-files
-  images::image_limits image_limits;              // [images]
-  std::map<std::string, runtime_entry> runtimes;  // overrides and additions
+  images::image_limits image_limits;                               // [images]
+  std::map<std::string, runtime_entry> runtimes;                   // overrides and additions
+  std::map<std::string, images::registry_host_config> registries;  // [registry."host:port"]
 };
 
 // Reads `path` into cfg. Returns "" or what is wrong ("config.toml:3:1: ...").

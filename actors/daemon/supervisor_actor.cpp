@@ -285,7 +285,7 @@ supervisor_children real_children(std::shared_ptr<io_thread> io, const berth_con
     // event are one transaction (events.hpp).
     return spawn_store_and_events(sys, root, events);
   };
-  c.images = [ic = images_config{cfg.root, cfg.snapshotter, cfg.image_limits}](
+  c.images = [ic = images_config{cfg.root, cfg.snapshotter, cfg.image_limits, cfg.registries}](
                  caf::actor_system& sys, store_actor store) {
     return spawn_images(sys, std::move(store), ic);
   };

@@ -113,16 +113,26 @@ imported_image pull_image(const content_store& store, const std::string& name,
                           const pull_options& options) {
   auto normalized = normalize_image_name(name);
   auto parts = split_reference(normalized);
-  registry_client registry(parts.domain, parts.repository, options.registry);
-  puller p{store, registry, options, normalized};
-  auto digest = p.manifest(parts.reference, 0);
-  imported_image out;
-  out.name = normalized;
-  out.image = resolve_manifest(store, digest, "which the registry did not send");
-  if (!platform_matches(options.platform, out.image.platform))
-    p.fail(error_kind::not_found, "its only manifest, " + digest + ", is for " +
-                                      out.image.platform + ", not " + options.platform);
-  return out;
+  auto from = [&](const std::string& host) {
+    registry_client registry(host, parts.repository, options.registry);
+    puller p{store, registry, options, normalized};
+    auto digest = p.manifest(parts.reference, 0);
+    imported_image out;
+    out.name = normalized;
+    out.image = resolve_manifest(store, digest, "which the registry did not send");
+    if (!platform_matches(options.platform, out.image.platform))
+      p.fail(error_kind::not_found, "its only manifest, " + digest + ", is for " +
+                                        out.image.platform + ", not " + options.platform);
+    return out;
+  };
+  for (const auto& mirror : options.mirrors) {
+    try {
+      return from(mirror);
+    } catch (const images_error&) {
+      // The registry itself has the last word: its error is the one reported.
+    }
+  }
+  return from(parts.domain);
 }
 
 }  // namespace berth::images

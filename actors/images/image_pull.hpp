@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "actors/images/archive_import.hpp"
 #include "actors/images/registry_client.hpp"
@@ -24,6 +25,10 @@ struct pull_progress {
 struct pull_options {
   std::string platform = "linux/amd64";  // os/arch[/variant], chosen from an index
   registry_options registry;
+  // host[:port] serving the same repositories, tried in order before the
+  // registry itself, with the same transport options; a mirror that fails in
+  // any way is passed over.
+  std::vector<std::string> mirrors;
   std::function<void(const pull_progress&)> progress;
 };
 

@@ -30,6 +30,7 @@ struct images_state {
   store_actor store;
   std::string root;
   image_limits limits;
+  std::map<std::string, registry_host_config> registries;  // by host[:port]
   static inline const char* name = "berth.images";
 };
 
@@ -309,6 +310,13 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
                     o.platform = req.platform;
                     o.registry.plain_http = req.plain_http;
                     o.registry.credentials = {req.username, req.password};
+                    auto domain = split_reference(normalize_image_name(req.reference)).domain;
+                    if (auto it = self->state.registries.find(domain);
+                        it != self->state.registries.end()) {
+                      o.registry.ca_file = it->second.ca;
+                      o.registry.plain_http = o.registry.plain_http || it->second.plain_http;
+                      o.mirrors = it->second.mirrors;
+                    }
                     if (req.progress_to)
                       o.progress = [to = req.progress_to](const pull_progress& p) {
                         caf::anon_send(to, img_pull_progress_atom::value, p);
@@ -450,6 +458,7 @@ images_actor spawn_images(caf::actor_system& sys, store_actor store, images_conf
   st.store = std::move(store);
   st.root = config.root;
   st.limits = config.limits;
+  st.registries = config.registries;
   return sys.spawn<caf::detached>(images_impl, std::move(st));
 }
 

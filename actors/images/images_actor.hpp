@@ -15,7 +15,11 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/replies_to.hpp>
+
+#include "actors/images/registry_client.hpp"
+
 #include <caf/typed_actor.hpp>
+#include <map>
 
 #include <string>
 #include <vector>
@@ -61,6 +65,8 @@ struct images_config {
   std::string root;                  // berth's --root: content/ and snapshots/ live here
   std::string snapshotter = "auto";  // "overlay", "copy" or "auto"
   images::image_limits limits;       // what one untrusted image may cost
+  // [registry."host:port"] of config.toml: CA, plain HTTP, mirrors.
+  std::map<std::string, images::registry_host_config> registries;
 };
 
 // Opens the content store and snapshotter on the calling thread (so a bad

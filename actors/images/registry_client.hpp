@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace berth::images {
 
@@ -27,6 +28,13 @@ struct registry_options {
   std::string ca_file;               // a CA trusted besides the system's
   int attempts = 4;                  // per request, on 5xx and connection errors
   long retry_delay_ms = 250;         // doubled after each failed attempt
+};
+
+// One registry's entry in berthd's config.toml: [registry."host:port"].
+struct registry_host_config {
+  std::string ca;                    // a CA file trusted for this registry
+  bool plain_http = false;           // talk HTTP to it
+  std::vector<std::string> mirrors;  // host[:port] tried first, in order
 };
 
 struct fetched_manifest {

@@ -11,8 +11,8 @@
 namespace berth::test {
 
 struct certificate {
-  std::string cert;  // PEM
-  std::string key;   // PEM, unencrypted
+  std::string cert;  // path of a PEM file
+  std::string key;   // path of a PEM file, unencrypted
 };
 
 class test_ca {

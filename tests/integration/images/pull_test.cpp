@@ -14,6 +14,7 @@
 #include "tests/support/berthd_process.hpp"
 #include "tests/support/image_archives.hpp"
 #include "tests/support/registry_process.hpp"
+#include "tests/support/test_certificates.hpp"
 
 using namespace berth::test;
 using Catch::Matchers::Contains;
@@ -167,4 +168,76 @@ TEST_CASE_METHOD(pull_fixture, "pull from a registry with basic authentication",
   INFO(right.err);
   CHECK(right.exit_code == 0);
   CHECK(right.out == "pulled " + ref + " (" + digest + ")\n");
+}
+
+namespace {
+
+// A berthd whose config.toml holds `registry_section`.
+berthd_process::options with_config(const temp_dir& dir, const std::string& registry_section) {
+  std::string config = dir / "config.toml";
+  std::ofstream(config) << registry_section;
+  berthd_process::options o;
+  o.extra_args = {"--config", config};
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("pull over TLS: refused without the registry's CA, pulled with it from config.toml",
+          "[images][pull]") {
+  temp_dir dir{"berth-pull-tls"};
+  test_ca ca("registry-ca");
+  auto cert = ca.issue("127.0.0.1");
+  std::string ca_file = ca.cert();  // test_ca hands out PEM files
+  registry_process::options ro;
+  ro.tls_cert = cert.cert;
+  ro.tls_key = cert.key;
+  registry_process registry(ro);
+  std::string archive = dir / "busybox.tar";
+  write_oci_archive(archive, busybox_image());
+  auto digest = registry.push_oci_archive(archive, "secure/busybox:1.0");
+  std::string ref = registry.host() + "/secure/busybox:1.0";
+
+  {
+    berthd_process plain;
+    auto r = run_berth_at(plain.address(), {"i", "pull", ref});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Contains("manifest 1.0: cannot fetch https://" + registry.host()));
+    CHECK_THAT(r.err, Contains("certificate"));
+  }
+  berthd_process daemon(
+      with_config(dir, "[registry.\"" + registry.host() + "\"]\nca = \"" + ca_file + "\"\n"));
+  auto r = run_berth_at(daemon.address(), {"i", "pull", ref});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "pulled " + ref + " (" + digest + ")\n");
+}
+
+TEST_CASE("pull through a mirror from config.toml, and past a mirror that lacks the image",
+          "[images][pull]") {
+  temp_dir dir{"berth-pull-mirror"};
+  std::string archive = dir / "busybox.tar";
+  write_oci_archive(archive, busybox_image());
+  registry_process origin, mirror, empty_mirror;
+  // Only the mirror has "only-on-mirror"; only the origin has "only-on-origin".
+  auto on_mirror = mirror.push_oci_archive(archive, "lib/only-on-mirror:1");
+  auto on_origin = origin.push_oci_archive(archive, "lib/only-on-origin:1");
+  berthd_process daemon(
+      with_config(dir, "[registry.\"" + origin.host() + "\"]\nplain_http = true\nmirrors = [\"" +
+                           empty_mirror.host() + "\", \"" + mirror.host() + "\"]\n"));
+
+  auto a = run_berth_at(daemon.address(), {"i", "pull", origin.host() + "/lib/only-on-mirror:1"});
+  INFO(a.err);
+  CHECK(a.exit_code == 0);
+  CHECK(a.out == "pulled " + origin.host() + "/lib/only-on-mirror:1 (" + on_mirror + ")\n");
+  auto b = run_berth_at(daemon.address(), {"i", "pull", origin.host() + "/lib/only-on-origin:1"});
+  INFO(b.err);
+  CHECK(b.exit_code == 0);
+  CHECK(b.out == "pulled " + origin.host() + "/lib/only-on-origin:1 (" + on_origin + ")\n");
+  // Neither has it: the origin's answer is the error.
+  auto c = run_berth_at(daemon.address(), {"i", "pull", origin.host() + "/lib/nowhere:1"});
+  CHECK(c.exit_code == 1);
+  CHECK_THAT(c.err, Contains("registry " + origin.host() +
+                             ", repository lib/nowhere: manifest 1: "
+                             "HTTP 404"));
 }
