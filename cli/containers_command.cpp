@@ -1,4 +1,5 @@
 #include "cli/containers_command.hpp"
+#include "cli/image_pull.hpp"
 
 #include <iostream>
 #include <memory>
@@ -12,6 +13,7 @@ namespace berth::cli {
 namespace {
 
 int create(daemon_client& client, const create_options& o) {
+  if (o.rootfs.empty()) ensure_image(client, o.image, o.pull);
   auto req = client.berth().createContainerRequest();
   fill_create_request(o, client.ns(), req.initReq());
   auto resp = client.wait(req.send(), "create container " + o.id);

@@ -28,6 +28,9 @@ void add_create_options(CLI::App& verb, create_options& o) {
                   "use this prepared root filesystem directory instead of the image's")
       ->check(CLI::ExistingDirectory);
   verb.add_option("--hostname", o.hostname, "hostname inside the container");
+  verb.add_option("--pull", o.pull,
+                  "pull the image first: missing (when not here), always, or never (default)")
+      ->check(CLI::IsMember({"missing", "always", "never"}));
   verb.add_flag("--net-host", o.net_host, "share the host's network namespace");
   verb.add_flag("-t,--tty", o.tty, "allocate a terminal for the process");
   verb.add_flag("--read-only", o.read_only, "mount the root filesystem read-only");

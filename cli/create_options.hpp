@@ -29,6 +29,7 @@ struct create_options {
   int64_t log_max_files = 0;                   // 0: the daemon's default
   std::vector<std::string> cap_add, cap_drop;  // capability names or ALL
   std::vector<std::string> devices;            // HOST[:CONTAINER[:PERMS]]
+  std::string pull = "never";                  // missing, always or never (as ctr: never)
   std::string image, id;
   std::vector<std::string> args;  // replace the image's command when given
 };

@@ -172,7 +172,7 @@ std::optional<registry_login> login_from_docker_config(const std::string& config
   return std::nullopt;
 }
 
-int pull_image(daemon_client& client, const pull_options& o) {
+int pull_image(daemon_client& client, const pull_options& o, std::ostream& printed) {
   // berthd normalises and checks the reference; its error names the rule.
   const std::string& normalized = o.reference;
   std::string what = "pull " + o.reference;
@@ -195,9 +195,26 @@ int pull_image(daemon_client& client, const pull_options& o) {
   auto resp = client.wait_unbounded(req.send(), what);
   auto out = resp.getResp();
   check(out.hasError(), out.getError(), what);
-  std::cout << "pulled " << out.getImage().getName().cStr() << " ("
-            << out.getImage().getDigest().cStr() << ")\n";
+  printed << "pulled " << out.getImage().getName().cStr() << " ("
+          << out.getImage().getDigest().cStr() << ")\n";
   return 0;
+}
+
+void ensure_image(daemon_client& client, const std::string& image, const std::string& policy) {
+  if (policy == "never" || image.empty()) return;
+  if (policy == "missing") {
+    auto req = client.berth().getImageRequest();
+    req.initReq().setNamespace(client.ns());
+    req.getReq().setName(image);
+    auto resp = client.wait(req.send(), "look up image " + image);
+    auto r = resp.getResp();
+    if (!r.hasError() || r.getError().getCode() == wire::ErrorCode::OK) return;
+    if (r.getError().getCode() != wire::ErrorCode::NOT_FOUND)
+      check(r.hasError(), r.getError(), "look up image " + image);
+  }
+  pull_options o;
+  o.reference = image;
+  pull_image(client, o, std::cerr);
 }
 
 }  // namespace berth::cli

@@ -3,6 +3,7 @@
 // used (--user, else the docker config file's `auths`).
 #pragma once
 
+#include <iostream>
 #include <optional>
 #include <string>
 
@@ -32,6 +33,13 @@ std::optional<registry_login> login_from_docker_config(const std::string& config
 // "library/busybox" -> "docker.io", "host:5000/app" -> "host:5000".
 std::string registry_of(const std::string& reference);
 
-int pull_image(daemon_client& client, const pull_options& o);
+// Pulls `o.reference`; "pulled NAME (DIGEST)" goes to `out`.
+int pull_image(daemon_client& client, const pull_options& o, std::ostream& out = std::cout);
+
+// What `--pull POLICY` of run and create does before the container is made:
+// "always" pulls, "missing" pulls when berthd has no image of that name,
+// "never" does nothing. Progress and the pulled line go to stderr, so a
+// run's stdout stays the container's.
+void ensure_image(daemon_client& client, const std::string& image, const std::string& policy);
 
 }  // namespace berth::cli

@@ -1,4 +1,5 @@
 #include "cli/run_command.hpp"
+#include "cli/image_pull.hpp"
 
 #include <memory>
 
@@ -25,6 +26,7 @@ void delete_container(daemon_client& client, const std::string& id) {
 }
 
 int run(daemon_client& client, const run_options& o) {
+  if (o.create.rootfs.empty()) ensure_image(client, o.create.image, o.create.pull);
   auto req = client.berth().createContainerRequest();
   fill_create_request(o.create, client.ns(), req.initReq());
   auto created = client.wait(req.send(), "create container " + o.create.id);

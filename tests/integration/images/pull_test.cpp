@@ -241,3 +241,41 @@ TEST_CASE("pull through a mirror from config.toml, and past a mirror that lacks 
                              ", repository lib/nowhere: manifest 1: "
                              "HTTP 404"));
 }
+
+TEST_CASE("run and create --pull missing|always|never", "[images][pull]") {
+  temp_dir dir{"berth-pull-policy"};
+  std::string archive = dir / "busybox.tar";
+  write_oci_archive(archive, busybox_image());
+  registry_process registry;
+  auto digest = registry.push_oci_archive(archive, "app/busybox:1");
+  std::string ref = registry.host() + "/app/busybox:1";
+  berthd_process daemon(
+      with_config(dir, "[registry.\"" + registry.host() + "\"]\nplain_http = true\n"));
+  auto berth = [&](std::vector<std::string> args) {
+    return run_berth_at(daemon.address(), std::move(args));
+  };
+
+  auto never = berth({"run", "--rm", ref, "n1", "true"});  // ctr's default: no pull
+  CHECK(never.exit_code == 1);
+  CHECK_THAT(never.err, Contains("not found"));
+
+  auto missing = berth({"run", "--rm", "--pull", "missing", ref, "m1", "echo", "pulled and ran"});
+  INFO(missing.err);
+  CHECK(missing.exit_code == 0);
+  CHECK(missing.out == "pulled and ran\n");  // stdout is the container's alone
+  CHECK_THAT(missing.err, Contains("pulled " + ref + " (" + digest + ")"));
+
+  // Present now: missing does not pull, always does (and finds every blob cached).
+  auto again = berth({"c", "create", "--pull", "missing", ref, "m2"});
+  CHECK(again.exit_code == 0);
+  CHECK_FALSE(Catch::Matchers::Contains("pulled").match(again.err));
+  auto always = berth({"c", "create", "--pull", "always", ref, "a1"});
+  CHECK(always.exit_code == 0);
+  CHECK_THAT(always.err, Contains(": cached ("));
+  CHECK_THAT(always.err, Contains("pulled " + ref));
+  CHECK(berth({"c", "ls", "-q"}).out == "a1\nm2\n");
+
+  auto bad = berth({"run", "--pull", "sometimes", ref, "b1", "true"});
+  CHECK(bad.exit_code != 0);
+  CHECK_THAT(bad.err, Contains("--pull"));
+}
