@@ -279,3 +279,31 @@ TEST_CASE("run and create --pull missing|always|never", "[images][pull]") {
   CHECK(bad.exit_code != 0);
   CHECK_THAT(bad.err, Contains("--pull"));
 }
+
+TEST_CASE_METHOD(pull_fixture, "pull chooses the platform from a multi-platform index",
+                 "[images][pull]") {
+  registry_process registry;
+  auto amd = busybox_image();
+  auto arm = busybox_image();
+  arm.architecture = "arm64";
+  std::string multi = dir / "multi.tar";
+  auto built = write_oci_multiplatform_archive(multi, {amd, arm});
+  // --all keeps the index and both manifests as they are.
+  REQUIRE(std::system(("skopeo --insecure-policy copy --quiet --all --dest-tls-verify=false "
+                       "oci-archive:" +
+                       multi + " docker://" + registry.host() + "/multi/bb:1")
+                          .c_str()) == 0);
+  std::string ref = registry.host() + "/multi/bb:1";
+
+  auto arm_pull = berth({"i", "pull", "--plain-http", "--platform", "linux/arm64", ref});
+  INFO(arm_pull.err);
+  CHECK(arm_pull.exit_code == 0);
+  CHECK(arm_pull.out == "pulled " + ref + " (" + built[1].manifest_digest + ")\n");
+  auto default_pull = berth({"i", "pull", "--plain-http", ref});  // linux/amd64
+  CHECK(default_pull.exit_code == 0);
+  CHECK(default_pull.out == "pulled " + ref + " (" + built[0].manifest_digest + ")\n");
+  auto none = berth({"i", "pull", "--plain-http", "--platform", "linux/s390x", ref});
+  CHECK(none.exit_code == 1);
+  CHECK_THAT(none.err,
+             Contains("has no manifest for linux/s390x (it has linux/amd64, linux/arm64)"));
+}
