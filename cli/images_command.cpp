@@ -1,6 +1,9 @@
 #include "cli/images_command.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <iostream>
@@ -65,6 +68,63 @@ int import(daemon_client& client, const import_options& o) {
   check(resp.getResp(), what);
   for (auto image : resp.getResp().getImages()) {
     std::cout << "imported " << image.getName().cStr() << " (" << image.getDigest().cStr() << ")\n";
+  }
+  return 0;
+}
+
+// Receives the archive from berthd and writes it to the file.
+class file_writer final : public api::ByteSink::Server {
+ public:
+  explicit file_writer(int fd) : fd_(fd) {}
+
+ protected:
+  kj::Promise<void> write(WriteContext context) override {
+    auto data = context.getParams().getData();
+    const kj::byte* p = data.begin();
+    std::size_t left = data.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd_, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) KJ_FAIL_SYSCALL("write", errno);
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    return kj::READY_NOW;
+  }
+
+ private:
+  int fd_;
+};
+
+int export_images(daemon_client& client, const std::string& file,
+                  const std::vector<std::string>& names) {
+  std::string what = "export to " + file;
+  // Written beside the target and renamed at the end: a failed export leaves
+  // no half archive under the name asked for.
+  std::string temp = file + ".partial";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw command_error(what, "cannot create " + temp + ": " + std::strerror(errno));
+  auto req = client.berth().exportImagesRequest();
+  auto r = req.initReq();
+  r.setNamespace(client.ns());
+  auto list = r.initNames(static_cast<unsigned>(names.size()));
+  for (unsigned i = 0; i < names.size(); ++i) list.set(i, names[i]);
+  r.setSink(kj::heap<file_writer>(fd));
+  try {
+    // As long as the images are big: no --timeout here.
+    auto resp = client.wait_unbounded(req.send(), what);
+    check(resp.getResp(), what);
+    if (::fsync(fd) != 0 || ::close(fd) != 0)
+      throw command_error(what, "cannot write " + temp + ": " + std::strerror(errno));
+    fd = -1;
+    if (::rename(temp.c_str(), file.c_str()) != 0)
+      throw command_error(what, "cannot rename " + temp + ": " + std::strerror(errno));
+    std::cout << "exported " << names.size() << (names.size() == 1 ? " image" : " images") << " to "
+              << file << " (" << human_size(resp.getResp().getBytes()) << ")\n";
+  } catch (...) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(temp.c_str());
+    throw;
   }
   return 0;
 }
@@ -136,6 +196,19 @@ void add_images_command(CLI::App& app, verb_action& chosen) {
     v->add_option("--name", o->name, "reference to give the image instead of the archive's tags");
     v->add_option("--platform", o->platform, "platform to import (default linux/amd64)");
     v->callback([&chosen, o] { chosen.run = [o](daemon_client& cl) { return import(cl, *o); }; });
+  }
+  {
+    struct export_options {
+      std::string file;
+      std::vector<std::string> names;
+    };
+    auto o = std::make_shared<export_options>();
+    auto* v = i->add_subcommand("export", "write images to an OCI image layout tar");
+    v->add_option("FILE", o->file, "the archive to write")->required();
+    v->add_option("REF", o->names, "images to put in it")->required();
+    v->callback([&chosen, o] {
+      chosen.run = [o](daemon_client& cl) { return export_images(cl, o->file, o->names); };
+    });
   }
   {
     auto o = std::make_shared<pull_options>();

@@ -241,6 +241,15 @@ struct PullImageRequest {
   progress @6 :PullProgressSink;   # optional
 }
 struct PullImageResponse { error @0 :T.Error; image @1 :ImageInfo; }
+interface ByteSink {
+  write @0 (data :Data) -> ();   # chunks in order; the call's answer asks for the next
+}
+struct ExportImagesRequest {
+  namespace @0 :Text;
+  names @1 :List(Text);   # image references, as stored or as typed
+  sink @2 :ByteSink;      # receives the archive
+}
+struct ExportImagesResponse { error @0 :T.Error; bytes @1 :Int64; }
 struct ListImagesRequest { namespace @0 :Text; }
 struct ListImagesResponse { error @0 :T.Error; images @1 :List(ImageInfo); }
 struct GetImageRequest { namespace @0 :Text; name @1 :Text; }
@@ -356,4 +365,8 @@ interface Berth {
   # type), notFound (no such manifest, or none for the platform),
   # failedPrecondition (authentication required or refused), internal (the
   # registry cannot be reached, or answers 5xx after retries).
+  exportImages @21 (req :ExportImagesRequest) -> (resp :ExportImagesResponse);
+  # Sends the named images as one OCI image layout tar to `sink`, then
+  # answers with its size. Errors: invalidArgument (no names, a bad name, no
+  # sink), notFound (an image), internal.
 }

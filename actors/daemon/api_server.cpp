@@ -1,5 +1,7 @@
 #include "actors/daemon/api_server.hpp"
 
+#include <fcntl.h>
+
 #include <capnp/rpc-twoparty.h>
 #include <kj/compat/tls.h>
 #include <netdb.h>
@@ -306,6 +308,39 @@ class berth_service final : public Berth::Server {
           fill_image(resp.initImage(), *got);
         });
   }
+  kj::Promise<void> exportImages(ExportImagesContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    if (!r.hasSink()) {
+      ac::fill(ctx.getResults().initResp().initError(),
+               make_error(errc::invalid_argument, "exportImages needs a sink for the archive"));
+      return kj::READY_NOW;
+    }
+    std::vector<std::string> names;
+    for (auto n : r.getNames()) names.emplace_back(n.cStr());
+    return ask<std::string>(bridge_, actors_->images(), img_export_atom::value,
+                            ns_of(r.getNamespace()), std::move(names))
+        .then(
+            [ctx, sink = r.getSink()](caf::expected<std::string> got) mutable -> kj::Promise<void> {
+              auto resp = ctx.getResults().initResp();
+              if (!got) {
+                ac::fill(resp.initError(), got.error());
+                return kj::READY_NOW;
+              }
+              // The file is ours alone from here: gone from the directory at once.
+              int fd = ::open(got->c_str(), O_RDONLY | O_CLOEXEC);
+              ::unlink(got->c_str());
+              if (fd < 0) {
+                ac::fill(resp.initError(),
+                         make_error(errc::internal, "cannot open the exported archive: " +
+                                                        std::string(std::strerror(errno))));
+                return kj::READY_NOW;
+              }
+              auto file = std::make_shared<images::unique_fd>(fd);
+              return send_file(kj::mv(sink), file, 0).then([ctx](std::int64_t total) mutable {
+                ctx.getResults().getResp().setBytes(total);
+              });
+            });
+  }
   kj::Promise<void> listImages(ListImagesContext ctx) override {
     return ask_images<std::vector<image_record>>(
         ctx, [](auto resp, const std::vector<image_record>& xs) { fill_images(resp, xs); },
@@ -465,6 +500,23 @@ class berth_service final : public Berth::Server {
   template <class Reply, class Ctx, class Ok, class... Ts>
   kj::Promise<void> ask_images(Ctx ctx, Ok ok, Ts... xs) {
     return answer<Reply>(ctx, actors_->images(), ok, std::move(xs)...);
+  }
+
+  // Sends `file` from `offset` to `sink`, a chunk per call, each after the
+  // last was taken; resolves with the bytes sent.
+  static kj::Promise<std::int64_t> send_file(wire::api::ByteSink::Client sink,
+                                             std::shared_ptr<images::unique_fd> file,
+                                             std::int64_t offset) {
+    constexpr std::size_t kChunk = 1 << 20;
+    auto buf = kj::heapArray<kj::byte>(kChunk);
+    ssize_t n = ::pread(file->get(), buf.begin(), kChunk, offset);
+    if (n < 0) KJ_FAIL_SYSCALL("pread(exported archive)", errno);
+    if (n == 0) return offset;
+    auto req = sink.writeRequest();
+    req.setData(buf.slice(0, static_cast<std::size_t>(n)));
+    return req.send().then([sink = kj::mv(sink), file, next = offset + n](auto&&) mutable {
+      return send_file(kj::mv(sink), file, next);
+    });
   }
 
   // An image name as stored; throws (the callers turn it into the

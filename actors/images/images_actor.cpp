@@ -15,6 +15,7 @@
 #include "actors/errors.hpp"
 #include "actors/images/content_store.hpp"
 #include "actors/images/image_config.hpp"
+#include "actors/images/image_export.hpp"
 #include "actors/images/image_reference.hpp"
 #include "actors/images/images_error.hpp"
 #include "actors/images/unpacker.hpp"
@@ -116,6 +117,34 @@ void collect_garbage(images_pointer self, std::function<void(caf::error)> done) 
             }));
           },
           [done](caf::error& err) { done(std::move(err)); });
+}
+
+std::string nonce();
+
+// Looks up each name's record, then writes them all as one archive in the
+// ingest directory (cleaned at start, so a crash leaves nothing).
+void export_records(images_pointer self, std::string ns,
+                    std::shared_ptr<std::vector<std::string>> todo,
+                    std::shared_ptr<std::vector<export_image>> found,
+                    caf::typed_response_promise<std::string> rp) {
+  if (todo->empty()) {
+    std::string path = self->state.content->ingest_dir() + "/export-" + nonce() + ".tar";
+    auto err = attempt([&] { export_archive(*self->state.content, *found, path); });
+    if (err)
+      rp.deliver(err);
+    else
+      rp.deliver(path);
+    return;
+  }
+  auto name = todo->front();
+  todo->erase(todo->begin());
+  self->request(self->state.store, caf::infinite, get_img_atom::value, ns, name)
+      .then(
+          [self, ns, todo, found, rp](image_record& rec) mutable {
+            found->push_back({rec.name, rec.target});
+            export_records(self, ns, todo, found, rp);
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
 }
 
 // Stores records one after another, then replies with all of them.
@@ -345,6 +374,19 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
                             });
                 },
                 [rp](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+      [self](img_export_atom, std::string& ns,
+             std::vector<std::string>& names) -> caf::result<std::string> {
+        // Every name checked before the promise: an error returned after it would go nowhere.
+        auto todo = std::make_shared<std::vector<std::string>>();
+        for (const auto& n : names) {
+          auto err = attempt([&] { todo->push_back(normalize_image_name(n)); });
+          if (err) return err;
+        }
+        if (todo->empty()) return make_error(errc::invalid_argument, "no image to export");
+        auto rp = self->make_response_promise<std::string>();
+        export_records(self, ns, todo, std::make_shared<std::vector<export_image>>(), rp);
         return rp;
       },
       [self](img_list_atom, std::string& ns) -> caf::result<std::vector<image_record>> {

@@ -37,6 +37,9 @@ using images_actor = caf::typed_actor<
     // (ns) — "" for every namespace.
     // Pulls an image from its registry and names it; the record is the reply.
     caf::replies_to<img_pull_atom, pull_request>::with<image_record>,
+    // (ns, names): writes them as one OCI layout tar in the ingest directory
+    // and replies with its path; the caller streams it and removes it.
+    caf::replies_to<img_export_atom, std::string, std::vector<std::string>>::with<std::string>,
     caf::replies_to<img_list_atom, std::string>::with<std::vector<image_record>>,
     // (ns, name)
     caf::replies_to<img_get_atom, std::string, std::string>::with<image_record>,

@@ -27,6 +27,7 @@ using img_tag_atom = caf::atom_constant<caf::atom("imgTag")>;
 using img_progress_atom = caf::atom_constant<caf::atom("imgProg")>;
 using img_pull_atom = caf::atom_constant<caf::atom("imgPull")>;
 using img_pull_progress_atom = caf::atom_constant<caf::atom("imgPullP")>;
+using img_export_atom = caf::atom_constant<caf::atom("imgExport")>;
 using snap_prepare_atom = caf::atom_constant<caf::atom("snapPrep")>;
 using snap_mounts_atom = caf::atom_constant<caf::atom("snapMounts")>;
 using snap_remove_atom = caf::atom_constant<caf::atom("snapRemove")>;
