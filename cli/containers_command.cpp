@@ -1,5 +1,5 @@
 #include "cli/containers_command.hpp"
-#include "cli/image_pull.hpp"
+#include "cli/registry_transfer.hpp"
 
 #include <iostream>
 #include <memory>

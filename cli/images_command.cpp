@@ -10,8 +10,8 @@
 #include <memory>
 
 #include "cli/display.hpp"
-#include "cli/image_pull.hpp"
 #include "cli/json_output.hpp"
+#include "cli/registry_transfer.hpp"
 #include "cli/table.hpp"
 
 namespace berth::cli {
@@ -209,6 +209,16 @@ void add_images_command(CLI::App& app, verb_action& chosen) {
     v->callback([&chosen, o] {
       chosen.run = [o](daemon_client& cl) { return export_images(cl, o->file, o->names); };
     });
+  }
+  {
+    auto o = std::make_shared<push_options>();
+    auto* v = i->add_subcommand("push", "push an image to a registry");
+    v->add_option("REF", o->target, "where to, with a tag, e.g. host:5000/app:1.0")->required();
+    v->add_option("LOCAL_REF", o->local, "the local image to push (default: REF)");
+    v->add_flag("--plain-http", o->plain_http, "talk HTTP, not HTTPS, to the registry");
+    v->add_option("-u,--user", o->user, "USER[:PASSWORD] for the registry, as for pull");
+    v->callback(
+        [&chosen, o] { chosen.run = [o](daemon_client& cl) { return push_image(cl, *o); }; });
   }
   {
     auto o = std::make_shared<pull_options>();

@@ -250,6 +250,16 @@ struct ExportImagesRequest {
   sink @2 :ByteSink;      # receives the archive
 }
 struct ExportImagesResponse { error @0 :T.Error; bytes @1 :Int64; }
+struct PushImageRequest {
+  namespace @0 :Text;
+  name @1 :Text;          # the local image
+  target @2 :Text;        # where to: a reference with a tag
+  plainHttp @3 :Bool;
+  username @4 :Text;
+  password @5 :Text;
+  progress @6 :PullProgressSink;   # optional; `cached`: the registry had the blob
+}
+struct PushImageResponse { error @0 :T.Error; digest @1 :Text; }
 struct ListImagesRequest { namespace @0 :Text; }
 struct ListImagesResponse { error @0 :T.Error; images @1 :List(ImageInfo); }
 struct GetImageRequest { namespace @0 :Text; name @1 :Text; }
@@ -369,4 +379,7 @@ interface Berth {
   # Sends the named images as one OCI image layout tar to `sink`, then
   # answers with its size. Errors: invalidArgument (no names, a bad name, no
   # sink), notFound (an image), internal.
+  pushImage @22 (req :PushImageRequest) -> (resp :PushImageResponse);
+  # Uploads the blobs the registry lacks (HEAD first), then the manifest under
+  # the target's tag. Errors as pullImage's; notFound also for the local image.
 }

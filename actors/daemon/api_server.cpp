@@ -286,16 +286,9 @@ class berth_service final : public Berth::Server {
     auto forwarder = pr.progress_to;
     return ask<image_record>(bridge_, actors_->images(), img_pull_atom::value, std::move(pr))
         .then([this, key, forwarder](caf::expected<image_record> got) mutable {
-          // The client sees every progress report before the answer.
-          kj::Promise<void> drained = kj::READY_NOW;
-          if (forwarder)
-            drained = ask<bool>(bridge_, forwarder, pull_flush_atom::value)
-                          .then([this, key](caf::expected<bool>) -> kj::Promise<void> {
-                            if (auto* pump = bridge_.io->find<pull_progress_pump>(key))
-                              return pump->flushed();
-                            return kj::READY_NOW;
-                          });
-          return drained.then([got = std::move(got)]() mutable { return std::move(got); });
+          return drained(key, forwarder).then([got = std::move(got)]() mutable {
+            return std::move(got);
+          });
         })
         .then([this, ctx, key, forwarder](caf::expected<image_record> got) mutable {
           if (key) bridge_.io->drop(key);
@@ -306,6 +299,39 @@ class berth_service final : public Berth::Server {
             return;
           }
           fill_image(resp.initImage(), *got);
+        });
+  }
+  kj::Promise<void> pushImage(PushImageContext ctx) override {
+    auto r = ctx.getParams().getReq();
+    push_request pr;
+    pr.ns = ns_of(r.getNamespace());
+    pr.name = r.getName().cStr();
+    pr.target = r.getTarget().cStr();
+    pr.plain_http = r.getPlainHttp();
+    pr.username = r.getUsername().cStr();
+    pr.password = r.getPassword().cStr();
+    std::uint64_t key = 0;
+    if (r.hasProgress()) {
+      key = bridge_.io->new_key();
+      pr.progress_to = bridge_.sys->spawn<caf::hidden>(pull_progress_forwarder, bridge_.io, key);
+      bridge_.io->keep(key, kj::heap<pull_progress_pump>(r.getProgress()));
+    }
+    auto forwarder = pr.progress_to;
+    return ask<std::string>(bridge_, actors_->images(), img_push_atom::value, std::move(pr))
+        .then([this, key, forwarder](caf::expected<std::string> got) mutable {
+          return drained(key, forwarder).then([got = std::move(got)]() mutable {
+            return std::move(got);
+          });
+        })
+        .then([this, ctx, key, forwarder](caf::expected<std::string> got) mutable {
+          if (key) bridge_.io->drop(key);
+          if (forwarder) caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
+          auto resp = ctx.getResults().initResp();
+          if (!got) {
+            ac::fill(resp.initError(), got.error());
+            return;
+          }
+          resp.setDigest(*got);
         });
   }
   kj::Promise<void> exportImages(ExportImagesContext ctx) override {
@@ -500,6 +526,17 @@ class berth_service final : public Berth::Server {
   template <class Reply, class Ctx, class Ok, class... Ts>
   kj::Promise<void> ask_images(Ctx ctx, Ok ok, Ts... xs) {
     return answer<Reply>(ctx, actors_->images(), ok, std::move(xs)...);
+  }
+
+  // Resolves once the client has every progress report sent before the
+  // answer of a pull or push (the forwarder's flush, then the pump's calls).
+  kj::Promise<void> drained(std::uint64_t key, const caf::actor& forwarder) {
+    if (!forwarder) return kj::READY_NOW;
+    return ask<bool>(bridge_, forwarder, pull_flush_atom::value)
+        .then([this, key](caf::expected<bool>) -> kj::Promise<void> {
+          if (auto* pump = bridge_.io->find<pull_progress_pump>(key)) return pump->flushed();
+          return kj::READY_NOW;
+        });
   }
 
   // Sends `file` from `offset` to `sink`, a chunk per call, each after the

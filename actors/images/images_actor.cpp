@@ -16,6 +16,7 @@
 #include "actors/images/content_store.hpp"
 #include "actors/images/image_config.hpp"
 #include "actors/images/image_export.hpp"
+#include "actors/images/image_push.hpp"
 #include "actors/images/image_reference.hpp"
 #include "actors/images/images_error.hpp"
 #include "actors/images/unpacker.hpp"
@@ -387,6 +388,41 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
         if (todo->empty()) return make_error(errc::invalid_argument, "no image to export");
         auto rp = self->make_response_promise<std::string>();
         export_records(self, ns, todo, std::make_shared<std::vector<export_image>>(), rp);
+        return rp;
+      },
+      [self](img_push_atom, push_request& req) -> caf::result<std::string> {
+        std::string local, domain;
+        auto bad = attempt([&] {
+          local = normalize_image_name(req.name);
+          domain = split_reference(normalize_image_name(req.target)).domain;
+        });
+        if (bad) return bad;
+        auto rp = self->make_response_promise<std::string>();
+        self->request(self->state.store, caf::infinite, get_img_atom::value, req.ns, local)
+            .then(
+                [self, req, domain, rp](image_record& rec) mutable {
+                  std::string digest;
+                  auto err = attempt([&] {
+                    push_options o;
+                    o.registry.plain_http = req.plain_http;
+                    o.registry.credentials = {req.username, req.password};
+                    if (auto it = self->state.registries.find(domain);
+                        it != self->state.registries.end()) {
+                      o.registry.ca_file = it->second.ca;
+                      o.registry.plain_http = o.registry.plain_http || it->second.plain_http;
+                    }
+                    if (req.progress_to)
+                      o.progress = [to = req.progress_to](const pull_progress& p) {
+                        caf::anon_send(to, img_pull_progress_atom::value, p);
+                      };
+                    digest = push_image(*self->state.content, rec.target, req.target, o);
+                  });
+                  if (err)
+                    rp.deliver(err);
+                  else
+                    rp.deliver(digest);
+                },
+                [rp](caf::error& err) mutable { rp.deliver(err); });
         return rp;
       },
       [self](img_list_atom, std::string& ns) -> caf::result<std::vector<image_record>> {

@@ -40,6 +40,8 @@ using images_actor = caf::typed_actor<
     // (ns, names): writes them as one OCI layout tar in the ingest directory
     // and replies with its path; the caller streams it and removes it.
     caf::replies_to<img_export_atom, std::string, std::vector<std::string>>::with<std::string>,
+    // Pushes a local image to a registry; replies with the manifest digest pushed.
+    caf::replies_to<img_push_atom, push_request>::with<std::string>,
     caf::replies_to<img_list_atom, std::string>::with<std::vector<image_record>>,
     // (ns, name)
     caf::replies_to<img_get_atom, std::string, std::string>::with<image_record>,

@@ -9,6 +9,7 @@ void add_images_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<images::mount_spec>("berth.images.mount_spec");
   cfg.add_message_type<images::import_progress>("berth.import_progress");
   cfg.add_message_type<pull_request>("berth.pull_request");
+  cfg.add_message_type<push_request>("berth.push_request");
   cfg.add_message_type<images::pull_progress>("berth.pull_progress");
 }
 

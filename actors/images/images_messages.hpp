@@ -28,6 +28,7 @@ using img_progress_atom = caf::atom_constant<caf::atom("imgProg")>;
 using img_pull_atom = caf::atom_constant<caf::atom("imgPull")>;
 using img_pull_progress_atom = caf::atom_constant<caf::atom("imgPullP")>;
 using img_export_atom = caf::atom_constant<caf::atom("imgExport")>;
+using img_push_atom = caf::atom_constant<caf::atom("imgPush")>;
 using snap_prepare_atom = caf::atom_constant<caf::atom("snapPrep")>;
 using snap_mounts_atom = caf::atom_constant<caf::atom("snapMounts")>;
 using snap_remove_atom = caf::atom_constant<caf::atom("snapRemove")>;
@@ -65,6 +66,23 @@ struct pull_request {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pull_request& x) {
   return f(caf::meta::type_name("berth.pull_request"), x.ns, x.reference, x.platform, x.plain_http,
+           x.username, x.password, x.progress_to);
+}
+
+// A push to a registry: the local image `name` to `target` (a tagged reference).
+struct push_request {
+  std::string ns;
+  std::string name;
+  std::string target;
+  bool plain_http = false;
+  std::string username;
+  std::string password;
+  caf::actor progress_to;  // (img_pull_progress_atom, images::pull_progress) per blob
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, push_request& x) {
+  return f(caf::meta::type_name("berth.push_request"), x.ns, x.name, x.target, x.plain_http,
            x.username, x.password, x.progress_to);
 }
 

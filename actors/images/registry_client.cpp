@@ -3,8 +3,13 @@
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -183,6 +188,30 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   return size * n;
 }
 
+// What a request sends: nothing (GET, HEAD), a string or a file.
+struct upload {
+  std::string method = "GET";  // GET, HEAD, POST, PUT
+  const std::string* text = nullptr;
+  int fd = -1;
+  std::int64_t size = 0;
+  std::int64_t sent = 0;  // reset before every attempt
+};
+
+std::size_t on_read(char* buf, std::size_t size, std::size_t n, void* user) {
+  auto* u = static_cast<upload*>(user);
+  std::size_t want = std::min<std::int64_t>(static_cast<std::int64_t>(size * n), u->size - u->sent);
+  if (want == 0) return 0;
+  if (u->text) {
+    std::memcpy(buf, u->text->data() + u->sent, want);
+  } else {
+    ssize_t got = ::pread(u->fd, buf, want, u->sent);
+    if (got <= 0) return CURL_READFUNC_ABORT;
+    want = static_cast<std::size_t>(got);
+  }
+  u->sent += static_cast<std::int64_t>(want);
+  return want;
+}
+
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<transfer*>(user);
   long status = 0;
@@ -212,6 +241,7 @@ struct registry_client::impl {
   std::string base;           // scheme://host/v2/repository
   std::string authorization;  // "Authorization: ..." once the registry asked for it
   CURL* curl = nullptr;
+  upload body;  // what the next requests send (push); GET by default
 
   std::string what() const { return "registry " + domain + ", repository " + repository; }
 
@@ -254,6 +284,18 @@ struct registry_client::impl {
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+    body.sent = 0;
+    if (body.method == "HEAD") {
+      curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    } else if (body.method == "POST") {
+      curl_easy_setopt(curl, CURLOPT_POST, 1L);
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(0));
+    } else if (body.method == "PUT") {
+      curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt(curl, CURLOPT_READDATA, &body);
+      curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size));
+    }
     r.code = curl_easy_perform(curl);
     curl_slist_free_all(headers);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
@@ -374,6 +416,17 @@ struct registry_client::impl {
     }
   }
 };
+
+namespace {
+
+// Sets what the client's next requests send, and back to GET when it goes.
+struct sending {
+  upload& slot;
+  sending(upload& s, upload u) : slot(s) { slot = u; }
+  ~sending() { slot = upload{}; }
+};
+
+}  // namespace
 
 registry_client::registry_client(std::string domain, std::string repository,
                                  registry_options options)
@@ -499,6 +552,71 @@ bool registry_client::fetch_blob(const content_store& store, const std::string& 
   }
   writer->commit();  // checks size and digest; a mismatch keeps nothing
   return true;
+}
+
+bool registry_client::has_blob(const std::string& digest) {
+  if (!is_valid_digest(digest))
+    throw images_error(error_kind::invalid_argument,
+                       impl_->what() + ": invalid digest \"" + digest + "\"");
+  sending s(impl_->body, upload{"HEAD"});
+  try {
+    impl_->request(
+        impl_->base + "/blobs/" + digest, "blob " + digest,
+        [] { return std::vector<std::string>{}; }, nullptr, kMaxErrorBody);
+    return true;
+  } catch (const images_error& e) {
+    if (e.kind() == error_kind::not_found) return false;
+    throw;
+  }
+}
+
+void registry_client::push_blob(const content_store& store, const std::string& digest,
+                                const std::string& mount_from) {
+  std::string object = "blob " + digest;
+  auto none = [] { return std::vector<std::string>{}; };
+  std::string start = impl_->base + "/blobs/uploads/";
+  if (!mount_from.empty() && valid_repository(mount_from))
+    start += "?mount=" + digest + "&from=" + mount_from;
+  response r;
+  {
+    sending s(impl_->body, upload{"POST"});
+    r = impl_->request(start, object, none, nullptr, kMaxErrorBody);
+  }
+  if (r.status == 201) return;  // mounted from the other repository: nothing to send
+  auto location = r.headers.count("location") ? r.headers["location"] : "";
+  if (location.empty())
+    impl_->fail(error_kind::internal, object, "the registry started an upload without a Location");
+  if (location.rfind("http://", 0) != 0 && location.rfind("https://", 0) != 0)
+    location = std::string(impl_->options.plain_http ? "http://" : "https://") +
+               registry_host(impl_->domain) + location;
+  location +=
+      (location.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + digest;
+  int fd = ::open(store.path(digest).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_errno("cannot open blob " + digest);
+  std::unique_ptr<int, void (*)(int*)> guard(&fd, [](int* f) { ::close(*f); });
+  upload u{"PUT"};
+  u.fd = fd;
+  u.size = store.size(digest);
+  sending s(impl_->body, u);
+  impl_->request(
+      location, object,
+      [] { return std::vector<std::string>{"Content-Type: application/octet-stream"}; }, nullptr,
+      kMaxErrorBody);
+}
+
+void registry_client::put_manifest(const std::string& tag, const std::string& media_type,
+                                   const std::string& body) {
+  if (!valid_tag(tag) && !is_valid_digest(tag))
+    throw images_error(error_kind::invalid_argument,
+                       impl_->what() + ": invalid reference \"" + tag + "\"");
+  upload u{"PUT"};
+  u.text = &body;
+  u.size = static_cast<std::int64_t>(body.size());
+  sending s(impl_->body, u);
+  impl_->request(
+      impl_->base + "/manifests/" + tag, "manifest " + tag,
+      [&] { return std::vector<std::string>{"Content-Type: " + media_type}; }, nullptr,
+      kMaxErrorBody);
 }
 
 }  // namespace berth::images

@@ -68,6 +68,18 @@ class registry_client {
   bool fetch_blob(const content_store& store, const std::string& digest, std::int64_t size,
                   const std::function<void(std::int64_t)>& progress = {});
 
+  // Whether the repository has blob `digest` (HEAD).
+  bool has_blob(const std::string& digest);
+
+  // Uploads blob `digest` from `store` in one PUT. With `mount_from` (another
+  // repository of the same registry holding it), asks the registry to mount
+  // it from there first; a registry that declines gets the upload.
+  void push_blob(const content_store& store, const std::string& digest,
+                 const std::string& mount_from = {});
+
+  // PUT /v2/<repository>/manifests/<tag> with `body` of `media_type`.
+  void put_manifest(const std::string& tag, const std::string& media_type, const std::string& body);
+
   // "registry 127.0.0.1:5000, repository library/busybox": how errors name it.
   std::string describe() const;
 

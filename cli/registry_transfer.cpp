@@ -1,4 +1,4 @@
-#include "cli/image_pull.hpp"
+#include "cli/registry_transfer.hpp"
 
 #include <termios.h>
 #include <unistd.h>
@@ -139,6 +139,16 @@ std::optional<registry_login> login_for(const std::string& registry) {
   return login_from_docker_config(text.str(), registry);
 }
 
+// --user USER[:PASSWORD], else the docker config's login, else anonymous.
+registry_login credentials(const std::string& user, const std::string& reference) {
+  if (!user.empty()) {
+    auto colon = user.find(':');
+    return {user.substr(0, colon),
+            colon == std::string::npos ? read_password() : user.substr(colon + 1)};
+  }
+  return login_for(registry_of(reference)).value_or(registry_login{});
+}
+
 }  // namespace
 
 std::string registry_of(const std::string& reference) {
@@ -182,14 +192,9 @@ int pull_image(daemon_client& client, const pull_options& o, std::ostream& print
   r.setReference(normalized);
   r.setPlatform(o.platform);
   r.setPlainHttp(o.plain_http);
-  if (!o.user.empty()) {
-    auto colon = o.user.find(':');
-    r.setUsername(o.user.substr(0, colon));
-    r.setPassword(colon == std::string::npos ? read_password() : o.user.substr(colon + 1));
-  } else if (auto login = login_for(registry_of(normalized))) {
-    r.setUsername(login->username);
-    r.setPassword(login->password);
-  }
+  auto login = credentials(o.user, normalized);
+  r.setUsername(login.username);
+  r.setPassword(login.password);
   r.setProgress(kj::heap<pull_printer>());
   // A pull takes as long as the image is big: no --timeout here.
   auto resp = client.wait_unbounded(req.send(), what);
@@ -197,6 +202,25 @@ int pull_image(daemon_client& client, const pull_options& o, std::ostream& print
   check(out.hasError(), out.getError(), what);
   printed << "pulled " << out.getImage().getName().cStr() << " ("
           << out.getImage().getDigest().cStr() << ")\n";
+  return 0;
+}
+
+int push_image(daemon_client& client, const push_options& o) {
+  std::string what = "push " + o.target;
+  auto req = client.berth().pushImageRequest();
+  auto r = req.initReq();
+  r.setNamespace(client.ns());
+  r.setName(o.local.empty() ? o.target : o.local);
+  r.setTarget(o.target);
+  r.setPlainHttp(o.plain_http);
+  auto login = credentials(o.user, o.target);
+  r.setUsername(login.username);
+  r.setPassword(login.password);
+  r.setProgress(kj::heap<pull_printer>());
+  auto resp = client.wait_unbounded(req.send(), what);
+  auto out = resp.getResp();
+  check(out.hasError(), out.getError(), what);
+  std::cout << "pushed " << o.target << " (" << out.getDigest().cStr() << ")\n";
   return 0;
 }
 

@@ -1,6 +1,6 @@
-// `berth images pull`: pulls an image through berthd from its registry, with
-// per-blob progress, and the credentials a docker user would expect to be
-// used (--user, else the docker config file's `auths`).
+// `berth images pull` and `push`: images moved through berthd from and to
+// registries, with per-blob progress, and the credentials a docker user would
+// expect to be used (--user, else the docker config file's `auths`).
 #pragma once
 
 #include <iostream>
@@ -35,6 +35,16 @@ std::string registry_of(const std::string& reference);
 
 // Pulls `o.reference`; "pulled NAME (DIGEST)" goes to `out`.
 int pull_image(daemon_client& client, const pull_options& o, std::ostream& out = std::cout);
+
+struct push_options {
+  std::string target;  // REF: where to
+  std::string local;   // LOCAL_REF: which image; empty: the same as REF
+  std::string user;
+  bool plain_http = false;
+};
+
+// Pushes the local image to `o.target`; prints "pushed REF (DIGEST)".
+int push_image(daemon_client& client, const push_options& o);
 
 // What `--pull POLICY` of run and create does before the container is made:
 // "always" pulls, "missing" pulls when berthd has no image of that name,

@@ -2,7 +2,7 @@
 // reference names (docker's rule) and its entry in a docker config.json.
 #include <catch2/catch.hpp>
 
-#include "cli/image_pull.hpp"
+#include "cli/registry_transfer.hpp"
 
 using namespace berth::cli;
 
