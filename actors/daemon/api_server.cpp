@@ -26,10 +26,10 @@
 #include "actors/daemon/api_convert.hpp"
 #include "actors/daemon/api_import.hpp"
 #include "actors/daemon/api_peer.hpp"
-#include "actors/daemon/api_pull.hpp"
 #include "actors/daemon/api_stdio_relay.hpp"
 #include "actors/daemon/api_subscription.hpp"
 #include "actors/daemon/api_task.hpp"
+#include "actors/daemon/api_transfer.hpp"
 #include "actors/daemon/client_paths.hpp"
 #include "actors/errors.hpp"
 #include "actors/images/image_reference.hpp"
@@ -277,29 +277,9 @@ class berth_service final : public Berth::Server {
     pr.plain_http = r.getPlainHttp();
     pr.username = r.getUsername().cStr();
     pr.password = r.getPassword().cStr();
-    std::uint64_t key = 0;
-    if (r.hasProgress()) {
-      key = bridge_.io->new_key();
-      pr.progress_to = bridge_.sys->spawn<caf::hidden>(pull_progress_forwarder, bridge_.io, key);
-      bridge_.io->keep(key, kj::heap<pull_progress_pump>(r.getProgress()));
-    }
-    auto forwarder = pr.progress_to;
-    return ask<image_record>(bridge_, actors_->images(), img_pull_atom::value, std::move(pr))
-        .then([this, key, forwarder](caf::expected<image_record> got) mutable {
-          return drained(key, forwarder).then([got = std::move(got)]() mutable {
-            return std::move(got);
-          });
-        })
-        .then([this, ctx, key, forwarder](caf::expected<image_record> got) mutable {
-          if (key) bridge_.io->drop(key);
-          if (forwarder) caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
-          auto resp = ctx.getResults().initResp();
-          if (!got) {
-            ac::fill(resp.initError(), got.error());
-            return;
-          }
-          fill_image(resp.initImage(), *got);
-        });
+    return transfer<image_record>(
+        ctx, img_pull_atom::value, std::move(pr), r,
+        [](auto resp, const image_record& x) { fill_image(resp.initImage(), x); });
   }
   kj::Promise<void> pushImage(PushImageContext ctx) override {
     auto r = ctx.getParams().getReq();
@@ -310,29 +290,8 @@ class berth_service final : public Berth::Server {
     pr.plain_http = r.getPlainHttp();
     pr.username = r.getUsername().cStr();
     pr.password = r.getPassword().cStr();
-    std::uint64_t key = 0;
-    if (r.hasProgress()) {
-      key = bridge_.io->new_key();
-      pr.progress_to = bridge_.sys->spawn<caf::hidden>(pull_progress_forwarder, bridge_.io, key);
-      bridge_.io->keep(key, kj::heap<pull_progress_pump>(r.getProgress()));
-    }
-    auto forwarder = pr.progress_to;
-    return ask<std::string>(bridge_, actors_->images(), img_push_atom::value, std::move(pr))
-        .then([this, key, forwarder](caf::expected<std::string> got) mutable {
-          return drained(key, forwarder).then([got = std::move(got)]() mutable {
-            return std::move(got);
-          });
-        })
-        .then([this, ctx, key, forwarder](caf::expected<std::string> got) mutable {
-          if (key) bridge_.io->drop(key);
-          if (forwarder) caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
-          auto resp = ctx.getResults().initResp();
-          if (!got) {
-            ac::fill(resp.initError(), got.error());
-            return;
-          }
-          resp.setDigest(*got);
-        });
+    return transfer<std::string>(ctx, img_push_atom::value, std::move(pr), r,
+                                 [](auto resp, const std::string& d) { resp.setDigest(d); });
   }
   kj::Promise<void> exportImages(ExportImagesContext ctx) override {
     auto r = ctx.getParams().getReq();
@@ -528,32 +487,28 @@ class berth_service final : public Berth::Server {
     return answer<Reply>(ctx, actors_->images(), ok, std::move(xs)...);
   }
 
-  // Resolves once the client has every progress report sent before the
-  // answer of a pull or push (the forwarder's flush, then the pump's calls).
-  kj::Promise<void> drained(std::uint64_t key, const caf::actor& forwarder) {
-    if (!forwarder) return kj::READY_NOW;
-    return ask<bool>(bridge_, forwarder, pull_flush_atom::value)
-        .then([this, key](caf::expected<bool>) -> kj::Promise<void> {
-          if (auto* pump = bridge_.io->find<pull_progress_pump>(key)) return pump->flushed();
-          return kj::READY_NOW;
+  // A pull or push: the request to the images actor, with the client's
+  // progress sink when it gave one; the answer after every report.
+  template <class Reply, class Atom, class Request, class Ctx, class Params, class Fill>
+  kj::Promise<void> transfer(Ctx ctx, Atom atom, Request req, Params params, Fill fill) {
+    std::shared_ptr<transfer_progress> progress;
+    if (params.hasProgress()) {
+      progress = std::make_shared<transfer_progress>(bridge_, params.getProgress());
+      req.progress_to = progress->forwarder();
+    }
+    return ask<Reply>(bridge_, actors_->images(), atom, std::move(req))
+        .then([progress](caf::expected<Reply> got) mutable {
+          kj::Promise<void> all = progress ? progress->drained() : kj::READY_NOW;
+          return all.then([got = std::move(got)]() mutable { return std::move(got); });
+        })
+        .then([ctx, progress, fill](caf::expected<Reply> got) mutable {
+          auto resp = ctx.getResults().initResp();
+          if (!got) {
+            ac::fill(resp.initError(), got.error());
+            return;
+          }
+          fill(resp, *got);
         });
-  }
-
-  // Sends `file` from `offset` to `sink`, a chunk per call, each after the
-  // last was taken; resolves with the bytes sent.
-  static kj::Promise<std::int64_t> send_file(wire::api::ByteSink::Client sink,
-                                             std::shared_ptr<images::unique_fd> file,
-                                             std::int64_t offset) {
-    constexpr std::size_t kChunk = 1 << 20;
-    auto buf = kj::heapArray<kj::byte>(kChunk);
-    ssize_t n = ::pread(file->get(), buf.begin(), kChunk, offset);
-    if (n < 0) KJ_FAIL_SYSCALL("pread(exported archive)", errno);
-    if (n == 0) return offset;
-    auto req = sink.writeRequest();
-    req.setData(buf.slice(0, static_cast<std::size_t>(n)));
-    return req.send().then([sink = kj::mv(sink), file, next = offset + n](auto&&) mutable {
-      return send_file(kj::mv(sink), file, next);
-    });
   }
 
   // An image name as stored; throws (the callers turn it into the
