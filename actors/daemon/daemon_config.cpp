@@ -44,6 +44,12 @@ std::string load_image_limits(const toml::table& images, images::image_limits& l
     if (!n || *n <= 0) return "images.max_layer_entries must be a positive number";
     l.max_layer_entries = *n;
   }
+  if (auto node = images["max_concurrent_downloads"]; node) {
+    auto n = node.value<int64_t>();
+    if (!n || *n <= 0 || *n > 64)
+      return "images.max_concurrent_downloads must be a number from 1 to 64";
+    l.max_concurrent_downloads = static_cast<int>(*n);
+  }
   if (auto node = images["keep_privileged_xattrs"]; node) {
     auto b = node.value<bool>();
     if (!b) return "images.keep_privileged_xattrs must be true or false";

@@ -21,6 +21,7 @@
 //   max_layer_entries = 1000000      # entries of one layer's tar
 //   free_space_reserve = "256m"      # free space import and unpack leave on the disk
 //   keep_privileged_xattrs = false   # keep trusted.* and security.* xattrs from layers
+//   max_concurrent_downloads = 3     # blobs one pull downloads at once
 //   [registry."registry.example:5000"]  # one registry berth pulls from
 //   ca = "/etc/berth/certs/example-ca.crt"  # trusted besides the system's CAs
 //   plain_http = false               # HTTP, not HTTPS (as --plain-http)

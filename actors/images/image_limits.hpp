@@ -22,6 +22,8 @@ struct image_limits {
   // Keep trusted.* and security.* extended attributes from layers (overlay's
   // own metadata, file capabilities, SELinux labels); dropped otherwise.
   bool keep_privileged_xattrs = false;  // [images] keep_privileged_xattrs
+  // Blobs one pull downloads at once, each on a connection of its own.
+  int max_concurrent_downloads = 3;  // [images] max_concurrent_downloads
 };
 
 // Bytes an unprivileged writer may still use on the file system holding

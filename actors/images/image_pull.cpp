@@ -1,6 +1,10 @@
 #include "actors/images/image_pull.hpp"
 
+#include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "actors/images/content_store.hpp"
 #include "actors/images/image_reference.hpp"
@@ -18,21 +22,62 @@ struct puller {
   registry_client& registry;
   const pull_options& o;
   std::string name;
+  std::string host;  // where `registry` points, for the extra connections
+  std::string repository;
+  std::mutex reporting;  // reports come from several download threads
 
   [[noreturn]] void fail(error_kind kind, const std::string& why) const {
     throw images_error(kind, "cannot pull " + name + " from " + registry.describe() + ": " + why);
   }
 
-  void report(const pull_progress& p) const {
+  void report(const pull_progress& p) {
+    std::lock_guard<std::mutex> g(reporting);
     if (o.progress) o.progress(p);
   }
 
-  void blob(const descriptor& d) {
+  void blob(registry_client& from, const descriptor& d) {
     report({d.digest, 0, d.size, false, false});
-    bool fetched = registry.fetch_blob(store, d.digest, d.size, [&](std::int64_t done) {
+    bool fetched = from.fetch_blob(store, d.digest, d.size, [&](std::int64_t done) {
       report({d.digest, done, d.size, false, false});
     });
     report({d.digest, d.size, d.size, !fetched, true});
+  }
+
+  // Up to o.parallel blobs at once, each further one on a thread and
+  // connection of its own; the first failure stops the rest and is thrown.
+  void blobs(const std::vector<descriptor>& all) {
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr failed;
+    std::mutex failing;
+    auto work = [&](registry_client& from) {
+      for (std::size_t i; (i = next++) < all.size();) {
+        {
+          std::lock_guard<std::mutex> g(failing);
+          if (failed) return;
+        }
+        try {
+          blob(from, all[i]);
+        } catch (...) {
+          std::lock_guard<std::mutex> g(failing);
+          if (!failed) failed = std::current_exception();
+        }
+      }
+    };
+    std::vector<std::thread> extra;
+    std::size_t helpers = std::min<std::size_t>(std::max(o.parallel, 1), all.size());
+    for (std::size_t t = 1; t < helpers; ++t)
+      extra.emplace_back([&] {
+        try {
+          registry_client own(host, repository, o.registry);
+          work(own);
+        } catch (...) {
+          std::lock_guard<std::mutex> g(failing);
+          if (!failed) failed = std::current_exception();
+        }
+      });
+    work(registry);
+    for (auto& t : extra) t.join();
+    if (failed) std::rethrow_exception(failed);
   }
 
   // The manifest for the wanted platform, its body in the store; returns its digest.
@@ -69,13 +114,14 @@ struct puller {
     for (std::size_t i = 0; i < j["layers"].size(); ++i)
       layers.push_back(parse_descriptor(
           j["layers"][i], "layer " + std::to_string(i + 1) + " of manifest " + m.digest));
-    blob(config);
+    std::vector<descriptor> all{config};
     for (const auto& l : layers) {
       if (!is_layer_type(l.media_type))
         fail(error_kind::invalid_argument,
              "layer " + l.digest + " has the unsupported media type \"" + l.media_type + "\"");
-      blob(l);
+      all.push_back(l);
     }
+    blobs(all);
     // Last, so a manifest in the store always has its blobs beside it.
     store.write(m.body, m.digest, "manifest " + m.digest);
     return m.digest;
@@ -115,7 +161,7 @@ imported_image pull_image(const content_store& store, const std::string& name,
   auto parts = split_reference(normalized);
   auto from = [&](const std::string& host) {
     registry_client registry(host, parts.repository, options.registry);
-    puller p{store, registry, options, normalized};
+    puller p{store, registry, options, normalized, host, parts.repository, {}};
     auto digest = p.manifest(parts.reference, 0);
     imported_image out;
     out.name = normalized;

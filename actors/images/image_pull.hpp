@@ -29,6 +29,7 @@ struct pull_options {
   // registry itself, with the same transport options; a mirror that fails in
   // any way is passed over.
   std::vector<std::string> mirrors;
+  int parallel = 3;  // blobs downloaded at once, each on its own connection
   std::function<void(const pull_progress&)> progress;
 };
 

@@ -338,6 +338,7 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
                   auto err = attempt([&] {
                     pull_options o;
                     o.platform = req.platform;
+                    o.parallel = self->state.limits.max_concurrent_downloads;
                     o.registry.plain_http = req.plain_http;
                     o.registry.credentials = {req.username, req.password};
                     auto domain = split_reference(normalize_image_name(req.reference)).domain;

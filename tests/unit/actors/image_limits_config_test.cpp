@@ -43,6 +43,12 @@ TEST_CASE("config.toml's [images] sets the image limits", "[image_limits]") {
              Catch::Contains("images.free_space_reserve \"9000000t\" is too large"));
   CHECK_THAT(load_config_file(write("[images]\nmax_layer_entries = 0\n"), bad, true),
              Catch::Contains("images.max_layer_entries must be a positive number"));
+  CHECK(defaults.image_limits.max_concurrent_downloads == 3);
+  daemon_config downloads;
+  CHECK(load_config_file(write("[images]\nmax_concurrent_downloads = 8\n"), downloads, true) == "");
+  CHECK(downloads.image_limits.max_concurrent_downloads == 8);
+  CHECK_THAT(load_config_file(write("[images]\nmax_concurrent_downloads = 0\n"), bad, true),
+             Catch::Contains("images.max_concurrent_downloads must be a number from 1 to 64"));
   CHECK_THAT(load_config_file(write("[images]\nkeep_privileged_xattrs = \"yes\"\n"), bad, true),
              Catch::Contains("images.keep_privileged_xattrs must be true or false"));
   CHECK_THAT(load_config_file(write("images = 3\n"), bad, true),

@@ -11,14 +11,17 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "actors/images/content_store.hpp"
 #include "actors/images/digest.hpp"
+#include "actors/images/image_pull.hpp"
 #include "actors/images/images_error.hpp"
 #include "actors/images/registry_client.hpp"
 #include "tests/support/busybox_bundle.hpp"
@@ -40,7 +43,7 @@ struct http_reply {
   std::size_t cut_after = std::string::npos;  // close after this many body bytes
 };
 
-// One connection at a time, one request per connection (Connection: close).
+// A thread per connection, one request per connection (Connection: close).
 class http_server {
  public:
   explicit http_server(std::function<http_reply(const http_request&)> handler)
@@ -60,6 +63,7 @@ class http_server {
     stop_ = true;
     ::shutdown(fd_, SHUT_RDWR);
     thread_.join();
+    for (auto& t : connections_) t.join();
     ::close(fd_);
   }
   const std::string& host() const { return host_; }
@@ -73,6 +77,12 @@ class http_server {
     while (!stop_) {
       int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (c < 0) return;
+      connections_.emplace_back([this, c] { answer(c); });
+    }
+  }
+
+  void answer(int c) {
+    {
       std::string in;
       char buf[4096];
       while (in.find("\r\n\r\n") == std::string::npos) {
@@ -115,6 +125,7 @@ class http_server {
   int fd_ = -1;
   std::string host_;
   std::thread thread_;
+  std::vector<std::thread> connections_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::vector<http_request> seen_;
@@ -244,4 +255,60 @@ TEST_CASE("content that does not match its digest is refused and nothing is kept
   CHECK_THROWS_WITH(registry_client(server.host(), "Lib/App", quick()),
                     Contains("invalid repository \"Lib/App\""));
   CHECK_THROWS_WITH(client.get_manifest("../../etc"), Contains("invalid reference \"../../etc\""));
+}
+
+TEST_CASE("a pull downloads up to `parallel` blobs at once", "[registry]") {
+  // An image of four layers and a config; each blob is answered after 300 ms.
+  std::vector<std::string> layers;
+  std::string diff_ids, layer_list;
+  for (int i = 0; i < 4; ++i) {
+    layers.push_back(std::string(1000 + i, static_cast<char>('a' + i)));
+    diff_ids += std::string(i ? "," : "") + "\"" + sha256_digest("diff" + std::to_string(i)) + "\"";
+    layer_list += std::string(i ? "," : "") +
+                  R"({"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" +
+                  sha256_digest(layers.back()) + R"(","size":)" +
+                  std::to_string(layers.back().size()) + "}";
+  }
+  std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers",)"
+                       R"("diff_ids":[)" +
+                       diff_ids + "]}}";
+  std::string manifest =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+      sha256_digest(config) + R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[)" +
+      layer_list + "]}";
+  std::map<std::string, std::string> blobs{{sha256_digest(config), config}};
+  for (const auto& l : layers) blobs[sha256_digest(l)] = l;
+  std::atomic<int> in_flight{0}, most{0};
+  http_server server([&](const http_request& r) -> http_reply {
+    if (r.target.find("/manifests/") != std::string::npos) return {200, {}, manifest};
+    int now = ++in_flight;
+    for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    --in_flight;
+    auto digest = r.target.substr(r.target.rfind('/') + 1);
+    return {200, {}, blobs.at(digest)};
+  });
+
+  for (int parallel : {3, 1}) {
+    INFO("parallel " << parallel);
+    berth::test::temp_dir dir;
+    content_store store(dir.path());
+    most = 0;
+    pull_options o;
+    o.registry = quick();
+    o.parallel = parallel;
+    std::mutex m;
+    std::set<std::string> done;
+    o.progress = [&](const pull_progress& p) {
+      std::lock_guard<std::mutex> g(m);
+      if (p.done) done.insert(p.digest);
+    };
+    auto img = pull_image(store, server.host() + "/lib/app:1", o);
+    CHECK(img.image.manifest_digest == sha256_digest(manifest));
+    CHECK(img.image.layers.size() == 4);
+    CHECK(done.size() == 5);
+    CHECK(most == parallel);
+  }
 }
