@@ -36,7 +36,7 @@ struct client {
   caf::scoped_actor self{sys};
 
   explicit client(const std::string& root)
-      : store(spawn_store(sys, root)), images(spawn_images(sys, store, {root, "auto", {}})) {}
+      : store(spawn_store(sys, root)), images(spawn_images(sys, store, {root, "auto", {}, {}})) {}
   ~client() {
     self->send_exit(images, caf::exit_reason::user_shutdown);
     self->send_exit(store, caf::exit_reason::user_shutdown);
