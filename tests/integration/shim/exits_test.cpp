@@ -138,7 +138,9 @@ TEST_CASE("a shim that shut down leaves no process, zombie or socket", "[shim][r
   CHECK(eventually([&] { return zombie_children(pid).empty(); }));
   REQUIRE_OK(rpc::remove(c, "side").getResp());
   REQUIRE_OK(rpc::remove(c).getResp());
-  CHECK(zombie_children(pid).empty());
+  // runc's delete runs after the answer: between its exit and the shim's
+  // reaping it is briefly a zombie (seen under load), never for long.
+  CHECK(eventually([&] { return zombie_children(pid).empty(); }));
   // runc's delete may still run (the shim answers first).
   CHECK(eventually([&] { return !runc_knows(s.args.id); }));
 
