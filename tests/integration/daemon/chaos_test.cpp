@@ -319,13 +319,18 @@ TEST_CASE("soak: create/start/exec/kill/delete cycles from 8 clients leak nothin
   const int cycles = env_int("BERTH_SOAK_CYCLES", 200);
   berthd_process d;
   workload w(d, "soak-" + std::to_string(::getpid()));
-  // Warm up (first allocations, caches), then the baseline.
-  w.cycles_wanted = 16;
+  // Warm up until the heap has seen the workload's peak (8 clients' cycles in
+  // flight at once: how many overlap, and so the heap's high-water mark,
+  // depends on the machine's load), then the baseline. A leak grows with the
+  // cycles after it; a warm-up too short let load alone pass the bound (the
+  // whole suite's fifth run in a row under a CPU hog: +3,104 KiB after 16).
+  const int warmup = 64;
+  w.cycles_wanted = warmup;
   run_clients(w);
   std::this_thread::sleep_for(4s);  // berthd's malloc_trim runs every 3 s
   auto fds0 = open_fds(d.pid());
   auto mem0 = memory_of(d.pid());
-  w.cycles_wanted = 16 + cycles;
+  w.cycles_wanted = warmup + cycles;
   run_clients(w);
   std::this_thread::sleep_for(4s);
   api_client c(d.address());
