@@ -184,22 +184,21 @@ std::optional<registry_login> login_from_docker_config(const std::string& config
 
 int pull_image(daemon_client& client, const pull_options& o, std::ostream& printed) {
   // berthd normalises and checks the reference; its error names the rule.
-  const std::string& normalized = o.reference;
   std::string what = "pull " + o.reference;
   auto req = client.berth().pullImageRequest();
   auto r = req.initReq();
   r.setNamespace(client.ns());
-  r.setReference(normalized);
+  r.setReference(o.reference);
   r.setPlatform(o.platform);
   r.setPlainHttp(o.plain_http);
-  auto login = credentials(o.user, normalized);
+  auto login = credentials(o.user, o.reference);
   r.setUsername(login.username);
   r.setPassword(login.password);
   r.setProgress(kj::heap<pull_printer>());
   // A pull takes as long as the image is big: no --timeout here.
   auto resp = client.wait_unbounded(req.send(), what);
   auto out = resp.getResp();
-  check(out.hasError(), out.getError(), what);
+  check(out, what);
   printed << "pulled " << out.getImage().getName().cStr() << " ("
           << out.getImage().getDigest().cStr() << ")\n";
   return 0;
@@ -219,7 +218,7 @@ int push_image(daemon_client& client, const push_options& o) {
   r.setProgress(kj::heap<pull_printer>());
   auto resp = client.wait_unbounded(req.send(), what);
   auto out = resp.getResp();
-  check(out.hasError(), out.getError(), what);
+  check(out, what);
   std::cout << "pushed " << o.target << " (" << out.getDigest().cStr() << ")\n";
   return 0;
 }

@@ -122,6 +122,28 @@ void collect_garbage(images_pointer self, std::function<void(caf::error)> done) 
 
 std::string nonce();
 
+// How a pull or push reaches `domain`: the request's transport and
+// credentials, with config.toml's [registry."domain"] (CA, plain HTTP) on top.
+registry_options registry_for(const images_state& st, const std::string& domain, bool plain_http,
+                              const std::string& username, const std::string& password) {
+  registry_options o;
+  o.plain_http = plain_http;
+  o.credentials = {username, password};
+  if (auto it = st.registries.find(domain); it != st.registries.end()) {
+    o.ca_file = it->second.ca;
+    o.plain_http = o.plain_http || it->second.plain_http;
+  }
+  return o;
+}
+
+// A pull's or push's per-blob reports as messages to `to` (none when null).
+std::function<void(const pull_progress&)> progress_to(caf::actor to) {
+  if (!to) return {};
+  return [to = std::move(to)](const pull_progress& p) {
+    caf::anon_send(to, img_pull_progress_atom::value, p);
+  };
+}
+
 // Looks up each name's record, then writes them all as one archive in the
 // ingest directory (cleaned at start, so a crash leaves nothing).
 void export_records(images_pointer self, std::string ns,
@@ -336,22 +358,16 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
                 [self, req, rp](namespace_record&) mutable {
                   image_record rec;
                   auto err = attempt([&] {
+                    auto domain = split_reference(normalize_image_name(req.reference)).domain;
                     pull_options o;
                     o.platform = req.platform;
                     o.parallel = self->state.limits.max_concurrent_downloads;
-                    o.registry.plain_http = req.plain_http;
-                    o.registry.credentials = {req.username, req.password};
-                    auto domain = split_reference(normalize_image_name(req.reference)).domain;
+                    o.registry = registry_for(self->state, domain, req.plain_http, req.username,
+                                              req.password);
                     if (auto it = self->state.registries.find(domain);
-                        it != self->state.registries.end()) {
-                      o.registry.ca_file = it->second.ca;
-                      o.registry.plain_http = o.registry.plain_http || it->second.plain_http;
+                        it != self->state.registries.end())
                       o.mirrors = it->second.mirrors;
-                    }
-                    if (req.progress_to)
-                      o.progress = [to = req.progress_to](const pull_progress& p) {
-                        caf::anon_send(to, img_pull_progress_atom::value, p);
-                      };
+                    o.progress = progress_to(req.progress_to);
                     auto img = pull_image(*self->state.content, req.reference, o);
                     rec = {req.ns,
                            img.name,
@@ -405,17 +421,9 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
                   std::string digest;
                   auto err = attempt([&] {
                     push_options o;
-                    o.registry.plain_http = req.plain_http;
-                    o.registry.credentials = {req.username, req.password};
-                    if (auto it = self->state.registries.find(domain);
-                        it != self->state.registries.end()) {
-                      o.registry.ca_file = it->second.ca;
-                      o.registry.plain_http = o.registry.plain_http || it->second.plain_http;
-                    }
-                    if (req.progress_to)
-                      o.progress = [to = req.progress_to](const pull_progress& p) {
-                        caf::anon_send(to, img_pull_progress_atom::value, p);
-                      };
+                    o.registry = registry_for(self->state, domain, req.plain_http, req.username,
+                                              req.password);
+                    o.progress = progress_to(req.progress_to);
                     digest = push_image(*self->state.content, rec.target, req.target, o);
                   });
                   if (err)

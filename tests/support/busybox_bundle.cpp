@@ -172,4 +172,13 @@ bool running_as_root() {
   return ::geteuid() == 0;
 }
 
+std::set<std::string> names_in(const std::string& dir) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    out.insert(it->path().filename().string());
+  return out;
+}
+
 }  // namespace berth::test

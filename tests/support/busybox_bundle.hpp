@@ -2,6 +2,7 @@
 // busybox root filesystem with a runc-style config.json, and temp dirs.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,5 +52,8 @@ class temp_dir {
 };
 
 bool running_as_root();
+
+// The names in `dir` (not recursive); empty when it cannot be read.
+std::set<std::string> names_in(const std::string& dir);
 
 }  // namespace berth::test

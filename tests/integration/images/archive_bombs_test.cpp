@@ -32,15 +32,6 @@ long peak_rss_kib(pid_t pid) {
   return -1;
 }
 
-std::set<std::string> names_in(const fs::path& dir) {
-  std::set<std::string> out;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
-       it.increment(ec))
-    out.insert(it->path().filename().string());
-  return out;
-}
-
 // Every snapshot record and directory under <root>/snapshots, and any
 // temporary mount point left there.
 std::set<std::string> snapshots_under(const std::string& root) {

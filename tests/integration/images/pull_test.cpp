@@ -22,15 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::set<std::string> names_in(const fs::path& dir) {
-  std::set<std::string> out;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
-       it.increment(ec))
-    out.insert(it->path().filename().string());
-  return out;
-}
-
 struct pull_fixture {
   temp_dir dir{"berth-pull"};
   berthd_process daemon;
