@@ -229,7 +229,11 @@ void add_images_command(CLI::App& app, verb_action& chosen) {
     v->add_option("-u,--user", o->user,
                   "USER[:PASSWORD] for the registry (asked for when left out); default: "
                   "$DOCKER_CONFIG/config.json or ~/.docker/config.json, else anonymous");
-    v->add_option("--platform", o->platform, "platform to pull (default linux/amd64)");
+    auto* platform =
+        v->add_option("--platform", o->platform, "platform to pull (default linux/amd64)");
+    v->add_flag("--all-platforms", o->all_platforms,
+                "pull every platform of a multi-platform image; the image names its index")
+        ->excludes(platform);
     v->callback(
         [&chosen, o] { chosen.run = [o](daemon_client& cl) { return pull_image(cl, *o); }; });
   }

@@ -64,6 +64,7 @@ class pull_printer final : public api::PullProgressSink::Server {
     b.done = p.getBytesDone();
     b.total = p.getBytesTotal();
     b.cached = p.getCached();
+    b.mounted_from = p.getMountedFrom().cStr();
     bool finished_now = p.getDone() && !b.finished;
     b.finished = p.getDone();
     if (finished_now) b.ended = now;
@@ -79,6 +80,7 @@ class pull_printer final : public api::PullProgressSink::Server {
   struct blob {
     std::int64_t done = 0, total = 0;
     bool cached = false, finished = false;
+    std::string mounted_from;
     std::chrono::steady_clock::time_point started, ended;
   };
 
@@ -86,6 +88,8 @@ class pull_printer final : public api::PullProgressSink::Server {
                           std::chrono::steady_clock::time_point now) {
     std::string out = short_digest(digest) + ": ";
     if (b.cached) return out + "cached (" + human_size(b.total) + ")";
+    if (!b.mounted_from.empty())
+      return out + "mounted from " + b.mounted_from + " (" + human_size(b.total) + ")";
     double secs = std::chrono::duration<double>((b.finished ? b.ended : now) - b.started).count();
     std::string rate =
         secs > 0.05 ? human_size(static_cast<std::int64_t>(b.done / secs)) + "/s" : "";
@@ -190,6 +194,7 @@ int pull_image(daemon_client& client, const pull_options& o, std::ostream& print
   r.setNamespace(client.ns());
   r.setReference(o.reference);
   r.setPlatform(o.platform);
+  r.setAllPlatforms(o.all_platforms);
   r.setPlainHttp(o.plain_http);
   auto login = credentials(o.user, o.reference);
   r.setUsername(login.username);

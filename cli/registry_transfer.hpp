@@ -16,6 +16,7 @@ struct pull_options {
   std::string platform;
   std::string user;  // USER[:PASSWORD]; empty: the docker config, else anonymous
   bool plain_http = false;
+  bool all_platforms = false;  // every platform of an index
 };
 
 struct registry_login {

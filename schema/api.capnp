@@ -227,6 +227,7 @@ struct PullProgress {
   bytesTotal @2 :Int64;
   cached @3 :Bool;        # already in the content store: not fetched
   done @4 :Bool;          # the blob is complete
+  mountedFrom @5 :Text;   # push: mounted from this repository of the registry, not uploaded
 }
 interface PullProgressSink {
   progress @0 (progress :PullProgress) -> ();
@@ -239,6 +240,7 @@ struct PullImageRequest {
   username @4 :Text;      # empty: anonymous
   password @5 :Text;
   progress @6 :PullProgressSink;   # optional
+  allPlatforms @7 :Bool;  # every platform of an index; the image names the index
 }
 struct PullImageResponse { error @0 :T.Error; image @1 :ImageInfo; }
 interface ByteSink {

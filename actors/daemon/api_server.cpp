@@ -274,6 +274,7 @@ class berth_service final : public Berth::Server {
     pr.ns = ns_of(r.getNamespace());
     pr.reference = r.getReference().cStr();
     pr.platform = r.getPlatform().size() ? r.getPlatform().cStr() : "linux/amd64";
+    pr.all_platforms = r.getAllPlatforms();
     pr.plain_http = r.getPlainHttp();
     pr.username = r.getUsername().cStr();
     pr.password = r.getPassword().cStr();

@@ -18,6 +18,7 @@ void pull_progress_pump::deliver(const images::pull_progress& p) {
   out.setBytesTotal(p.bytes_total);
   out.setCached(p.cached);
   out.setDone(p.done);
+  out.setMountedFrom(p.mounted_from);
   // A client that stops listening only loses its progress report.
   chain_ = chain_.then([req = kj::mv(req)]() mutable { return req.send().ignoreResult(); })
                .catch_([](kj::Exception&&) {})

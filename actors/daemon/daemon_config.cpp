@@ -37,7 +37,8 @@ std::string size_key(const toml::table& table, const char* key, std::int64_t& ou
 
 std::string load_image_limits(const toml::table& images, images::image_limits& l) {
   for (auto [key, out] : {std::pair{"max_unpacked_size", &l.max_unpacked_bytes},
-                          std::pair{"free_space_reserve", &l.free_space_reserve}})
+                          std::pair{"free_space_reserve", &l.free_space_reserve},
+                          std::pair{"upload_chunk_size", &l.upload_chunk_size}})
     if (auto why = size_key(images, key, *out); !why.empty()) return why;
   if (auto node = images["max_layer_entries"]; node) {
     auto n = node.value<int64_t>();

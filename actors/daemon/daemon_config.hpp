@@ -22,6 +22,7 @@
 //   free_space_reserve = "256m"      # free space import and unpack leave on the disk
 //   keep_privileged_xattrs = false   # keep trusted.* and security.* xattrs from layers
 //   max_concurrent_downloads = 3     # blobs one pull downloads at once
+//   upload_chunk_size = 0            # push larger blobs in chunks of this size; 0: one PUT
 //   [registry."registry.example:5000"]  # one registry berth pulls from
 //   ca = "/etc/berth/certs/example-ca.crt"  # trusted besides the system's CAs
 //   plain_http = false               # HTTP, not HTTPS (as --plain-http)

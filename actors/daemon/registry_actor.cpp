@@ -303,15 +303,6 @@ void adopt_container(registry_pointer self, container_record rec) {
   self->state.containers[key] = c;
 }
 
-caf::behavior fs_worker(caf::event_based_actor* self, std::function<void()> work) {
-  return {
-      [self, work](fs_work_atom) {
-        work();
-        self->quit();
-      },
-  };
-}
-
 // A listing of containers (`Listing`: with or without specs), from the store;
 // an empty namespace means all of them.
 template <class Listing>

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/blocking_work.hpp"
 #include "actors/daemon/registry_actor.hpp"
 #include "actors/errors.hpp"
 
@@ -54,25 +55,14 @@ registry_actor::behavior_type recovering(registry_pointer self);
 
 // ---- blocking file-system work, off the scheduler ----------------------------------
 
-using fs_work_atom = caf::atom_constant<caf::atom("fsWork")>;
-
-// One piece of blocking file-system work (stat, unmount, directory walks) on
-// a thread of its own: a detached actor that runs it, answers and quits. The
-// work writes its results where its closure points; the answer orders that
-// before the registry reads them.
-caf::behavior fs_worker(caf::event_based_actor* self, std::function<void()> work);
-
-// Runs `work` on a detached worker, then `done` in the registry's context
-// (also if the worker failed: whatever waits must go on).
+// Runs `work` on a detached worker (actors/blocking_work.hpp), then `done` in
+// the registry's context (also if the worker failed: whatever waits must go on).
 template <class Done>
 void off_scheduler(registry_pointer self, std::function<void()> work, Done done) {
-  auto worker = self->spawn<caf::detached>(fs_worker, std::move(work));
-  self->request(worker, caf::infinite, fs_work_atom::value)
-      .then([done]() mutable { done(); },
-            [done](caf::error& err) mutable {
-              spdlog::error("file-system work of the registry failed: {}", error_message(err));
-              done();
-            });
+  run_blocking(self, std::move(work), [done](caf::error err) mutable {
+    if (err) spdlog::error("file-system work of the registry failed: {}", error_message(err));
+    done();
+  });
 }
 
 }  // namespace berth::registry_detail

@@ -5,11 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <utility>
 
+#include "actors/images/digest.hpp"
 #include "actors/images/images_error.hpp"
 
 namespace berth::images {
@@ -200,7 +203,41 @@ blob_writer::committed content_store::write(std::string_view data, std::string e
   return w.commit();
 }
 
+namespace {
+constexpr std::size_t kMaxSources = 16;  // enough to find a mount; bounded
+}
+
+std::string content_store::sources_path(std::string_view digest) const {
+  path(digest);  // validates
+  return root_ + "/content/sources/" + std::string(digest_hex(digest));
+}
+
+void content_store::add_source(std::string_view digest, const std::string& repository) const {
+  auto known = sources(digest);
+  if (known.size() >= kMaxSources ||
+      std::find(known.begin(), known.end(), repository) != known.end())
+    return;
+  std::string file = sources_path(digest);
+  ::mkdir((root_ + "/content/sources").c_str(), 0700);
+  // One short line with O_APPEND: concurrent pulls cannot interleave it. A
+  // lost line only costs an upload that a mount would have saved.
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  std::string line = repository + "\n";
+  (void)!::write(fd, line.data(), line.size());
+  ::close(fd);
+}
+
+std::vector<std::string> content_store::sources(std::string_view digest) const {
+  std::vector<std::string> out;
+  std::ifstream in(sources_path(digest));
+  for (std::string line; std::getline(in, line) && out.size() < kMaxSources;)
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
 bool content_store::remove(std::string_view digest) const {
+  ::unlink(sources_path(digest).c_str());
   if (::unlink(path(digest).c_str()) == 0) return true;
   if (errno == ENOENT) return false;
   throw_errno("cannot remove blob " + std::string(digest));

@@ -84,7 +84,13 @@ class content_store {
                                std::string what = "blob") const;
 
   // Removes a blob; false when it was not there.
-  bool remove(std::string_view digest) const;
+  bool remove(std::string_view digest) const;  // with its sources
+
+  // Where a blob came from: each "host/repository" a pull found it in, so a
+  // push to another repository of that registry can ask to mount it rather
+  // than upload it. Kept under <root>/content/sources, removed with the blob.
+  void add_source(std::string_view digest, const std::string& repository) const;
+  std::vector<std::string> sources(std::string_view digest) const;
   std::vector<std::string> list() const;
   // Removes every blob not in `referenced`.
   gc_result collect_garbage(const std::set<std::string>& referenced) const;
@@ -93,6 +99,7 @@ class content_store {
 
   std::string blobs_dir() const { return root_ + "/content/blobs/sha256"; }
   std::string ingest_dir() const { return root_ + "/content/ingest"; }
+  std::string sources_path(std::string_view digest) const;
 
  private:
   std::string root_;

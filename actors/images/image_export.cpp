@@ -86,13 +86,13 @@ std::int64_t export_archive(const content_store& store, const std::vector<export
     out.add_bytes("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
     nlohmann::json manifests = nlohmann::json::array();
     std::set<std::string> written;
-    std::vector<resolved_image> resolved;
+    std::vector<resolved_target> resolved;
     for (const auto& img : images) {
-      auto r = resolve_manifest(store, img.manifest_digest,
-                                "which the content store has lost (image " + img.name + ")");
-      manifests.push_back({{"mediaType", r.manifest_media_type},
-                           {"digest", r.manifest_digest},
-                           {"size", r.manifest_size},
+      auto r = resolve_target(store, img.manifest_digest,
+                              "which the content store has lost (image " + img.name + ")");
+      manifests.push_back({{"mediaType", r.media_type},
+                           {"digest", r.digest},
+                           {"size", r.size},
                            {"annotations",
                             {{"org.opencontainers.image.ref.name", img.name},
                              {"io.containerd.image.name", img.name}}}});
@@ -102,9 +102,12 @@ std::int64_t export_archive(const content_store& store, const std::vector<export
                                                {"mediaType", media_type::oci_index},
                                                {"manifests", manifests}}
                                     .dump());
-    for (const auto& r : resolved) {
-      std::vector<std::string> blobs{r.manifest_digest, r.config_digest};
-      for (const auto& l : r.layers) blobs.push_back(l.digest);
+    for (const auto& t : resolved) {
+      std::vector<std::string> blobs{t.digest};
+      for (const auto& r : t.manifests) {
+        blobs.insert(blobs.end(), {r.manifest_digest, r.config_digest});
+        for (const auto& l : r.layers) blobs.push_back(l.digest);
+      }
       for (const auto& d : blobs)
         if (written.insert(d).second) out.add_blob(store, d);
     }

@@ -24,6 +24,9 @@ struct image_limits {
   bool keep_privileged_xattrs = false;  // [images] keep_privileged_xattrs
   // Blobs one pull downloads at once, each on a connection of its own.
   int max_concurrent_downloads = 3;  // [images] max_concurrent_downloads
+  // A push sends blobs larger than this in chunks of this size (PATCH),
+  // for registries or proxies that limit a request's body; 0: one PUT each.
+  std::int64_t upload_chunk_size = 0;  // [images] upload_chunk_size
 };
 
 // Bytes an unprivileged writer may still use on the file system holding

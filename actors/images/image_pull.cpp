@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -16,6 +17,7 @@ namespace berth::images {
 namespace {
 
 constexpr int kMaxIndexDepth = 2;  // real images nest one index; a chain is an attack
+constexpr std::chrono::milliseconds kReportEvery{100};
 
 struct puller {
   const content_store& store;
@@ -36,11 +38,19 @@ struct puller {
   }
 
   void blob(registry_client& from, const descriptor& d) {
-    report({d.digest, 0, d.size, false, false});
+    report({d.digest, 0, d.size, false, false, {}});
+    // At most one report per blob every 100 ms: libcurl hands over 16 KiB at
+    // a time, and a report per piece (a message, then a call to the client)
+    // cost more than the download itself (bench/run-pull-comparison).
+    auto last = std::chrono::steady_clock::now();
     bool fetched = from.fetch_blob(store, d.digest, d.size, [&](std::int64_t done) {
-      report({d.digest, done, d.size, false, false});
+      auto now = std::chrono::steady_clock::now();
+      if (now - last < kReportEvery) return;
+      last = now;
+      report({d.digest, done, d.size, false, false, {}});
     });
-    report({d.digest, d.size, d.size, !fetched, true});
+    store.add_source(d.digest, host + "/" + repository);
+    report({d.digest, d.size, d.size, !fetched, true, {}});
   }
 
   // Up to o.parallel blobs at once, each further one on a thread and
@@ -91,6 +101,20 @@ struct puller {
       if (!idx.is_object() || !idx.contains("manifests") || !idx["manifests"].is_array())
         fail(error_kind::invalid_argument, "image index " + m.digest + " has no manifests list");
       std::set<std::string> others;
+      if (o.all_platforms) {
+        if (depth > 0)
+          fail(error_kind::invalid_argument,
+               "image index " + m.digest + " is nested in another: pull one platform of it");
+        for (std::size_t i = 0; i < idx["manifests"].size(); ++i) {
+          auto d = parse_descriptor(idx["manifests"][i], "manifest " + std::to_string(i + 1) +
+                                                             " of image index " + m.digest);
+          if (is_attestation_platform(d.platform)) continue;
+          manifest(d.digest, depth + 1);
+        }
+        // Last, so an index in the store always has its manifests beside it.
+        store.write(m.body, m.digest, "image index " + m.digest);
+        return m.digest;
+      }
       for (std::size_t i = 0; i < idx["manifests"].size(); ++i) {
         auto d = parse_descriptor(idx["manifests"][i], "manifest " + std::to_string(i + 1) +
                                                            " of image index " + m.digest);
@@ -155,20 +179,21 @@ reference_parts split_reference(const std::string& normalized) {
   return p;
 }
 
-imported_image pull_image(const content_store& store, const std::string& name,
-                          const pull_options& options) {
+pulled_image pull_image(const content_store& store, const std::string& name,
+                        const pull_options& options) {
   auto normalized = normalize_image_name(name);
   auto parts = split_reference(normalized);
   auto from = [&](const std::string& host) {
     registry_client registry(host, parts.repository, options.registry);
     puller p{store, registry, options, normalized, host, parts.repository, {}};
     auto digest = p.manifest(parts.reference, 0);
-    imported_image out;
+    pulled_image out;
     out.name = normalized;
-    out.image = resolve_manifest(store, digest, "which the registry did not send");
-    if (!platform_matches(options.platform, out.image.platform))
-      p.fail(error_kind::not_found, "its only manifest, " + digest + ", is for " +
-                                        out.image.platform + ", not " + options.platform);
+    out.target = resolve_target(store, digest, "which the registry did not send");
+    const auto& only = out.target.manifests.front();
+    if (!options.all_platforms && !platform_matches(options.platform, only.platform))
+      p.fail(error_kind::not_found, "its only manifest, " + digest + ", is for " + only.platform +
+                                        ", not " + options.platform);
     return out;
   };
   for (const auto& mirror : options.mirrors) {

@@ -18,12 +18,16 @@ struct pull_progress {
   std::string digest;  // the blob this report is about
   std::int64_t bytes_done = 0;
   std::int64_t bytes_total = 0;
-  bool cached = false;  // already in the store: not fetched
-  bool done = false;    // the blob is complete
+  bool cached = false;       // already in the store: not fetched
+  bool done = false;         // the blob is complete
+  std::string mounted_from;  // push: the registry mounted it from this repository
 };
 
 struct pull_options {
   std::string platform = "linux/amd64";  // os/arch[/variant], chosen from an index
+  // Every image manifest of an index (attestations aside), the index kept as
+  // the image's target, as ctr's --all-platforms; `platform` is then unused.
+  bool all_platforms = false;
   registry_options registry;
   // host[:port] serving the same repositories, tried in order before the
   // registry itself, with the same transport options; a mirror that fails in
@@ -42,10 +46,15 @@ struct reference_parts {
 };
 reference_parts split_reference(const std::string& normalized);
 
+struct pulled_image {
+  std::string name;        // normalised: docker.io/library/busybox:latest
+  resolved_target target;  // the platform's manifest, or the whole index
+};
+
 // Pulls `name` (normalised here); throws images_error naming the registry,
 // repository and blob on any failure. Blobs fetched before a failure stay in
 // the store until the next garbage collection.
-imported_image pull_image(const content_store& store, const std::string& name,
-                          const pull_options& options = {});
+pulled_image pull_image(const content_store& store, const std::string& name,
+                        const pull_options& options = {});
 
 }  // namespace berth::images

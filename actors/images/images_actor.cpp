@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "actors/blocking_work.hpp"
 #include "actors/errors.hpp"
 #include "actors/images/content_store.hpp"
 #include "actors/images/image_config.hpp"
@@ -19,6 +20,7 @@
 #include "actors/images/image_push.hpp"
 #include "actors/images/image_reference.hpp"
 #include "actors/images/images_error.hpp"
+#include "actors/images/transfer_loop.hpp"
 #include "actors/images/unpacker.hpp"
 
 namespace berth {
@@ -33,6 +35,13 @@ struct images_state {
   std::string root;
   image_limits limits;
   std::map<std::string, registry_host_config> registries;  // by host[:port]
+  // Every pull's and push's HTTP, on one thread; the pulls and pushes
+  // themselves run on workers of their own, so the actor keeps answering.
+  std::shared_ptr<transfer_loop> transfers;
+  // Pulls and pushes not yet ended; while there are any, garbage collection
+  // waits (a pull's blobs are named only at its end), marked pending.
+  int transfers_running = 0;
+  bool gc_pending = false;
   static inline const char* name = "berth.images";
 };
 
@@ -78,10 +87,12 @@ references referenced_by(const content_store& content, const std::vector<std::st
   for (const auto& t : targets) {
     refs.blobs.insert(t);
     try {
-      auto img = resolve_manifest(content, t);
-      refs.blobs.insert(img.config_digest);
-      for (const auto& l : img.layers) refs.blobs.insert(l.digest);
-      for (const auto& c : chain_ids(img.layers)) refs.chains.insert(c);
+      for (const auto& img : resolve_target(content, t).manifests) {
+        refs.blobs.insert(img.manifest_digest);
+        refs.blobs.insert(img.config_digest);
+        for (const auto& l : img.layers) refs.blobs.insert(l.digest);
+        for (const auto& c : chain_ids(img.layers)) refs.chains.insert(c);
+      }
     } catch (const images_error&) {
       // A target whose blobs are gone keeps what is left of it; nothing more.
     }
@@ -108,6 +119,11 @@ void collect_snapshots(snapshotter& snaps, const std::set<std::string>& chains) 
 // Asks the store which manifests are still named anywhere, then drops
 // everything else; `done` gets the outcome.
 void collect_garbage(images_pointer self, std::function<void(caf::error)> done) {
+  if (self->state.transfers_running > 0) {
+    self->state.gc_pending = true;  // the last transfer to end collects
+    done(caf::error{});
+    return;
+  }
   self->request(self->state.store, caf::infinite, img_targets_atom::value)
       .then(
           [self, done](std::vector<std::string>& targets) {
@@ -122,6 +138,16 @@ void collect_garbage(images_pointer self, std::function<void(caf::error)> done) 
 
 std::string nonce();
 
+// A pull or push has ended (and its image, if any, is named): the garbage
+// collection it held back runs now.
+void transfer_ended(images_pointer self) {
+  if (--self->state.transfers_running > 0 || !self->state.gc_pending) return;
+  self->state.gc_pending = false;
+  collect_garbage(self, [](caf::error err) {
+    if (err) spdlog::warn("cannot collect unused blobs and snapshots: {}", error_message(err));
+  });
+}
+
 // How a pull or push reaches `domain`: the request's transport and
 // credentials, with config.toml's [registry."domain"] (CA, plain HTTP) on top.
 registry_options registry_for(const images_state& st, const std::string& domain, bool plain_http,
@@ -129,6 +155,8 @@ registry_options registry_for(const images_state& st, const std::string& domain,
   registry_options o;
   o.plain_http = plain_http;
   o.credentials = {username, password};
+  o.loop = st.transfers;
+  o.chunk_size = st.limits.upload_chunk_size;
   if (auto it = st.registries.find(domain); it != st.registries.end()) {
     o.ca_file = it->second.ca;
     o.plain_http = o.plain_http || it->second.plain_http;
@@ -309,6 +337,58 @@ prepared_snapshot resolve_process(images_state& st, const resolved_image& img,
   return out;
 }
 
+// Pulls on a worker of its own (the HTTP on the transfer loop), then names
+// the image in the store; answers `rp` with the record.
+void pull_off_thread(images_pointer self, pull_request req,
+                     caf::typed_response_promise<image_record> rp) {
+  pull_options o;
+  o.platform = req.platform;
+  o.all_platforms = req.all_platforms;
+  o.parallel = self->state.limits.max_concurrent_downloads;
+  auto failed = std::make_shared<caf::error>();
+  *failed = attempt([&] {
+    auto domain = split_reference(normalize_image_name(req.reference)).domain;
+    o.registry = registry_for(self->state, domain, req.plain_http, req.username, req.password);
+    if (auto it = self->state.registries.find(domain); it != self->state.registries.end())
+      o.mirrors = it->second.mirrors;
+  });
+  if (*failed) {
+    rp.deliver(*failed);
+    return;
+  }
+  o.progress = progress_to(req.progress_to);
+  auto rec = std::make_shared<image_record>();
+  ++self->state.transfers_running;
+  run_blocking(
+      self,
+      [content = self->state.content, reference = req.reference, ns = req.ns, o, rec, failed] {
+        *failed = attempt([&] {
+          auto img = pull_image(*content, reference, o);
+          *rec = {ns, img.name, img.target.digest, img.target.media_type, img.target.total_size, {},
+                  {}, {}};
+        });
+      },
+      [self, rp, rec, failed](caf::error err) mutable {
+        if (!err) err = std::move(*failed);
+        if (err) {
+          transfer_ended(self);
+          rp.deliver(err);
+          return;
+        }
+        self->request(self->state.store, caf::infinite, put_img_atom::value, std::move(*rec))
+            .then(
+                [self, rp](image_record& stored) mutable {
+                  transfer_ended(self);
+                  rp.deliver(std::move(stored));
+                },
+                [self, rp](caf::error& err) mutable {
+                  transfer_ended(self);
+                  // The blobs just pulled must not outlive the failed naming.
+                  collect_garbage(self, [rp, err](caf::error) mutable { rp.deliver(err); });
+                });
+      });
+}
+
 images_actor::behavior_type images_impl(images_pointer self, images_state init) {
   self->state = std::move(init);
   report_exceptions(self, "berth.images");
@@ -354,44 +434,8 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
         auto rp = self->make_response_promise<image_record>();
         // The namespace first: a pull into nowhere must not leave blobs.
         self->request(self->state.store, caf::infinite, get_ns_atom::value, req.ns)
-            .then(
-                [self, req, rp](namespace_record&) mutable {
-                  image_record rec;
-                  auto err = attempt([&] {
-                    auto domain = split_reference(normalize_image_name(req.reference)).domain;
-                    pull_options o;
-                    o.platform = req.platform;
-                    o.parallel = self->state.limits.max_concurrent_downloads;
-                    o.registry = registry_for(self->state, domain, req.plain_http, req.username,
-                                              req.password);
-                    if (auto it = self->state.registries.find(domain);
-                        it != self->state.registries.end())
-                      o.mirrors = it->second.mirrors;
-                    o.progress = progress_to(req.progress_to);
-                    auto img = pull_image(*self->state.content, req.reference, o);
-                    rec = {req.ns,
-                           img.name,
-                           img.image.manifest_digest,
-                           img.image.manifest_media_type,
-                           img.image.total_size,
-                           {},
-                           {},
-                           {}};
-                  });
-                  if (err) {
-                    rp.deliver(err);
-                    return;
-                  }
-                  self->request(self->state.store, caf::infinite, put_img_atom::value,
-                                std::move(rec))
-                      .then([rp](image_record& stored) mutable { rp.deliver(std::move(stored)); },
-                            [self, rp](caf::error& err) mutable {
-                              // The blobs just pulled must not outlive the failed naming.
-                              collect_garbage(self,
-                                              [rp, err](caf::error) mutable { rp.deliver(err); });
-                            });
-                },
-                [rp](caf::error& err) mutable { rp.deliver(err); });
+            .then([self, req, rp](namespace_record&) mutable { pull_off_thread(self, req, rp); },
+                  [rp](caf::error& err) mutable { rp.deliver(err); });
         return rp;
       },
       [self](img_export_atom, std::string& ns,
@@ -418,18 +462,27 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
         self->request(self->state.store, caf::infinite, get_img_atom::value, req.ns, local)
             .then(
                 [self, req, domain, rp](image_record& rec) mutable {
-                  std::string digest;
-                  auto err = attempt([&] {
-                    push_options o;
-                    o.registry = registry_for(self->state, domain, req.plain_http, req.username,
-                                              req.password);
-                    o.progress = progress_to(req.progress_to);
-                    digest = push_image(*self->state.content, rec.target, req.target, o);
-                  });
-                  if (err)
-                    rp.deliver(err);
-                  else
-                    rp.deliver(digest);
+                  push_options o;
+                  o.registry =
+                      registry_for(self->state, domain, req.plain_http, req.username, req.password);
+                  o.progress = progress_to(req.progress_to);
+                  auto digest = std::make_shared<std::string>();
+                  auto failed = std::make_shared<caf::error>();
+                  ++self->state.transfers_running;
+                  run_blocking(
+                      self,
+                      [content = self->state.content, target = rec.target, to = req.target, o,
+                       digest, failed] {
+                        *failed = attempt([&] { *digest = push_image(*content, target, to, o); });
+                      },
+                      [self, rp, digest, failed](caf::error err) mutable {
+                        transfer_ended(self);
+                        if (!err) err = std::move(*failed);
+                        if (err)
+                          rp.deliver(err);
+                        else
+                          rp.deliver(*digest);
+                      });
                 },
                 [rp](caf::error& err) mutable { rp.deliver(err); });
         return rp;
@@ -485,7 +538,8 @@ images_actor::behavior_type images_impl(images_pointer self, images_state init) 
                   prepared_snapshot out;
                   bool created = false;
                   auto err = attempt([&] {
-                    auto img = resolve_manifest(*st.content, rec.target);
+                    auto target = resolve_target(*st.content, rec.target);
+                    const auto& img = image_for(target, host_platform());
                     auto report = prepare_container_snapshot(*st.content, *st.snaps, img,
                                                              req.snapshot_key, st.limits);
                     created = true;
@@ -546,6 +600,7 @@ images_actor spawn_images(caf::actor_system& sys, store_actor store, images_conf
   st.root = config.root;
   st.limits = config.limits;
   st.registries = config.registries;
+  st.transfers = std::make_shared<transfer_loop>();
   return sys.spawn<caf::detached>(images_impl, std::move(st));
 }
 

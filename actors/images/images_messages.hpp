@@ -56,6 +56,7 @@ struct pull_request {
   std::string ns;
   std::string reference;
   std::string platform = "linux/amd64";
+  bool all_platforms = false;  // every platform's manifest; the index named
   bool plain_http = false;
   std::string username;  // empty: anonymous
   std::string password;
@@ -65,8 +66,8 @@ struct pull_request {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pull_request& x) {
-  return f(caf::meta::type_name("berth.pull_request"), x.ns, x.reference, x.platform, x.plain_http,
-           x.username, x.password, x.progress_to);
+  return f(caf::meta::type_name("berth.pull_request"), x.ns, x.reference, x.platform,
+           x.all_platforms, x.plain_http, x.username, x.password, x.progress_to);
 }
 
 // A push to a registry: the local image `name` to `target` (a tagged reference).
@@ -144,7 +145,7 @@ typename Inspector::result_type inspect(Inspector& f, import_progress& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pull_progress& x) {
   return f(caf::meta::type_name("berth.pull_progress"), x.digest, x.bytes_done, x.bytes_total,
-           x.cached, x.done);
+           x.cached, x.done, x.mounted_from);
 }
 
 }  // namespace berth::images

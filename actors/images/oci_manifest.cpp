@@ -1,5 +1,9 @@
 #include "actors/images/oci_manifest.hpp"
 
+#include <sys/utsname.h>
+
+#include <set>
+
 #include "actors/images/content_store.hpp"
 #include "actors/images/digest.hpp"
 #include "actors/images/images_error.hpp"
@@ -88,20 +92,31 @@ bool platform_matches(const std::string& want, const std::string& have) {
   return w[2].empty() || h[2].empty() || w[2] == h[2];
 }
 
-resolved_image resolve_manifest(const content_store& store, const std::string& digest,
-                                const std::string& missing) {
-  resolved_image img;
-  img.manifest_digest = digest;
+namespace {
+
+// Manifest or index `digest` from the store as a JSON object; its size in `size`.
+nlohmann::json read_manifest(const content_store& store, const std::string& digest,
+                             const std::string& missing, std::int64_t& size) {
   if (!store.has(digest))
     throw images_error(error_kind::not_found, "manifest " + digest + " is missing, " + missing);
   std::string text = store.read(digest);
   auto m = parse_json(text, "manifest " + digest);
   if (!m.is_object()) bad("manifest " + digest + " is not a JSON object");
+  size = static_cast<std::int64_t>(text.size());
+  return m;
+}
+
+}  // namespace
+
+resolved_image resolve_manifest(const content_store& store, const std::string& digest,
+                                const std::string& missing) {
+  resolved_image img;
+  img.manifest_digest = digest;
+  auto m = read_manifest(store, digest, missing, img.manifest_size);
   img.manifest_media_type = string_field(m, "mediaType");
   if (img.manifest_media_type.empty()) img.manifest_media_type = media_type::oci_manifest;
   if (!is_manifest_type(img.manifest_media_type))
     bad("manifest " + digest + " has unsupported media type \"" + img.manifest_media_type + "\"");
-  img.manifest_size = static_cast<std::int64_t>(text.size());
 
   auto present = [&](const descriptor& d, const std::string& role) {
     if (!store.has(d.digest))
@@ -154,6 +169,67 @@ resolved_image resolve_manifest(const content_store& store, const std::string& d
   img.total_size = img.manifest_size + config.size;
   for (const auto& l : img.layers) img.total_size += l.size;
   return img;
+}
+
+bool is_attestation_platform(const std::string& platform) {
+  return platform.rfind("unknown/", 0) == 0;
+}
+
+std::string host_platform() {
+  utsname u{};
+  ::uname(&u);
+  std::string m = u.machine;
+  if (m == "x86_64") return "linux/amd64";
+  if (m == "aarch64") return "linux/arm64";
+  if (m == "armv7l") return "linux/arm/v7";
+  if (m == "i686" || m == "i386") return "linux/386";
+  return "linux/" + m;  // ppc64le, s390x, riscv64: the same names
+}
+
+resolved_target resolve_target(const content_store& store, const std::string& digest,
+                               const std::string& missing) {
+  resolved_target t;
+  t.digest = digest;
+  auto j = read_manifest(store, digest, missing, t.size);
+  t.media_type = string_field(j, "mediaType");
+  if (!is_index_type(t.media_type) && !(t.media_type.empty() && j.contains("manifests"))) {
+    t.manifests.push_back(resolve_manifest(store, digest, missing));
+    t.media_type = t.manifests.back().manifest_media_type;
+    t.total_size = t.manifests.back().total_size;
+    return t;
+  }
+  if (t.media_type.empty()) t.media_type = media_type::oci_index;
+  auto list = j.find("manifests");
+  if (list == j.end() || !list->is_array()) bad("image index " + digest + " has no manifests list");
+  std::set<std::string> counted{digest};
+  t.total_size = t.size;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    auto d = parse_descriptor((*list)[i],
+                              "manifest " + std::to_string(i + 1) + " of image index " + digest);
+    if (is_attestation_platform(d.platform)) continue;
+    if (is_index_type(d.media_type))
+      bad("image index " + digest + " names another index, " + d.digest +
+          ", which berth does not keep as one image");
+    auto img = resolve_manifest(store, d.digest, missing);
+    if (counted.insert(img.manifest_digest).second) t.total_size += img.manifest_size;
+    if (counted.insert(img.config_digest).second) t.total_size += store.size(img.config_digest);
+    for (const auto& l : img.layers)
+      if (counted.insert(l.digest).second) t.total_size += l.size;
+    t.manifests.push_back(std::move(img));
+  }
+  if (t.manifests.empty()) bad("image index " + digest + " lists no image manifest");
+  return t;
+}
+
+const resolved_image& image_for(const resolved_target& t, const std::string& platform) {
+  if (t.manifests.size() == 1 && t.digest == t.manifests[0].manifest_digest) return t.manifests[0];
+  std::string have;
+  for (const auto& m : t.manifests) {
+    if (platform_matches(platform, m.platform)) return m;
+    have += (have.empty() ? "" : ", ") + m.platform;
+  }
+  throw images_error(error_kind::not_found, "image index " + t.digest + " has no manifest for " +
+                                                platform + " (it has " + have + ")");
 }
 
 std::vector<std::string> chain_ids(const std::vector<layer_info>& layers) {

@@ -80,6 +80,29 @@ nlohmann::json parse_json(const std::string& text, const std::string& what);
 resolved_image resolve_manifest(const content_store& store, const std::string& digest,
                                 const std::string& missing = "which is not in the content store");
 
+// Manifests in an index that are not images: attestations and signatures
+// ("unknown/unknown"), which berth neither fetches nor runs.
+bool is_attestation_platform(const std::string& platform);
+
+// The platform this machine runs ("linux/amd64", "linux/arm64", ...).
+std::string host_platform();
+
+// What an image record names: one manifest, or an index whose manifests
+// were all pulled (--all-platforms). Attestation manifests of the index are
+// left out; a nested index is refused.
+struct resolved_target {
+  std::string digest;
+  std::string media_type;
+  std::int64_t size = 0;
+  std::vector<resolved_image> manifests;  // one for a manifest target
+  std::int64_t total_size = 0;            // every blob once
+};
+resolved_target resolve_target(const content_store& store, const std::string& digest,
+                               const std::string& missing = "which is not in the content store");
+
+// The manifest for `platform` among `t`'s; not_found naming those there are.
+const resolved_image& image_for(const resolved_target& t, const std::string& platform);
+
 // The chain ids of an image's layers: chain[0] = diff_id[0],
 // chain[n] = sha256(chain[n-1] + " " + diff_id[n]).
 std::vector<std::string> chain_ids(const std::vector<layer_info>& layers);

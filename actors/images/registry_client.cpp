@@ -19,6 +19,7 @@
 #include "actors/images/digest.hpp"
 #include "actors/images/images_error.hpp"
 #include "actors/images/oci_manifest.hpp"
+#include "actors/images/transfer_loop.hpp"
 
 namespace berth::images {
 
@@ -190,9 +191,10 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
 
 // What a request sends: nothing (GET, HEAD), a string or a file.
 struct upload {
-  std::string method = "GET";  // GET, HEAD, POST, PUT
+  std::string method = "GET";  // GET, HEAD, POST, PUT, PATCH
   const std::string* text = nullptr;
   int fd = -1;
+  std::int64_t offset = 0;  // where in `fd` the bytes to send start
   std::int64_t size = 0;
   std::int64_t sent = 0;  // reset before every attempt
 };
@@ -204,7 +206,7 @@ std::size_t on_read(char* buf, std::size_t size, std::size_t n, void* user) {
   if (u->text) {
     std::memcpy(buf, u->text->data() + u->sent, want);
   } else {
-    ssize_t got = ::pread(u->fd, buf, want, u->sent);
+    ssize_t got = ::pread(u->fd, buf, want, u->offset + u->sent);
     if (got <= 0) return CURL_READFUNC_ABORT;
     want = static_cast<std::size_t>(got);
   }
@@ -290,13 +292,14 @@ struct registry_client::impl {
     } else if (body.method == "POST") {
       curl_easy_setopt(curl, CURLOPT_POST, 1L);
       curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(0));
-    } else if (body.method == "PUT") {
+    } else if (body.method == "PUT" || body.method == "PATCH") {
       curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+      if (body.method == "PATCH") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PATCH");
       curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
       curl_easy_setopt(curl, CURLOPT_READDATA, &body);
       curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size));
     }
-    r.code = curl_easy_perform(curl);
+    r.code = options.loop ? options.loop->perform(curl) : curl_easy_perform(curl);
     curl_slist_free_all(headers);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
     r.curl_error = errbuf[0] ? errbuf : curl_easy_strerror(r.code);
@@ -570,7 +573,7 @@ bool registry_client::has_blob(const std::string& digest) {
   }
 }
 
-void registry_client::push_blob(const content_store& store, const std::string& digest,
+bool registry_client::push_blob(const content_store& store, const std::string& digest,
                                 const std::string& mount_from) {
   std::string object = "blob " + digest;
   auto none = [] { return std::vector<std::string>{}; };
@@ -582,26 +585,59 @@ void registry_client::push_blob(const content_store& store, const std::string& d
     sending s(impl_->body, upload{"POST"});
     r = impl_->request(start, object, none, nullptr, kMaxErrorBody);
   }
-  if (r.status == 201) return;  // mounted from the other repository: nothing to send
-  auto location = r.headers.count("location") ? r.headers["location"] : "";
-  if (location.empty())
-    impl_->fail(error_kind::internal, object, "the registry started an upload without a Location");
-  if (location.rfind("http://", 0) != 0 && location.rfind("https://", 0) != 0)
-    location = std::string(impl_->options.plain_http ? "http://" : "https://") +
-               registry_host(impl_->domain) + location;
-  location +=
-      (location.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + digest;
+  if (r.status == 201) return true;  // mounted from the other repository: nothing to send
+  // Each answer names where the upload goes on, often as a path alone.
+  auto next = [&](const response& answer) {
+    auto it = answer.headers.find("location");
+    if (it == answer.headers.end() || it->second.empty())
+      impl_->fail(error_kind::internal, object,
+                  "the registry's upload answer (HTTP " + std::to_string(answer.status) +
+                      ") names no Location to go on at");
+    std::string l = it->second;
+    if (l.rfind("http://", 0) != 0 && l.rfind("https://", 0) != 0)
+      l = std::string(impl_->options.plain_http ? "http://" : "https://") +
+          registry_host(impl_->domain) + l;
+    return l;
+  };
+  auto location = next(r);
   int fd = ::open(store.path(digest).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw_errno("cannot open blob " + digest);
   std::unique_ptr<int, void (*)(int*)> guard(&fd, [](int* f) { ::close(*f); });
+  std::int64_t size = store.size(digest);
+  std::int64_t chunk = impl_->options.chunk_size;
+  std::int64_t offset = 0;  // what the registry has; the final PUT sends the rest
+  if (chunk > 0 && size > chunk) {
+    for (; offset < size; offset += chunk) {
+      std::int64_t n = std::min(chunk, size - offset);
+      std::string range = std::to_string(offset) + "-" + std::to_string(offset + n - 1);
+      upload u{"PATCH"};
+      u.fd = fd;
+      u.offset = offset;
+      u.size = n;
+      sending s(impl_->body, u);
+      auto pr = impl_->request(
+          location, object + " (bytes " + range + ")",
+          [&] {
+            return std::vector<std::string>{"Content-Type: application/octet-stream",
+                                            "Content-Range: " + range};
+          },
+          nullptr, kMaxErrorBody);
+      location = next(pr);
+    }
+    offset = size;
+  }
+  location +=
+      (location.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + digest;
   upload u{"PUT"};
   u.fd = fd;
-  u.size = store.size(digest);
+  u.offset = offset;
+  u.size = size - offset;
   sending s(impl_->body, u);
   impl_->request(
       location, object,
       [] { return std::vector<std::string>{"Content-Type: application/octet-stream"}; }, nullptr,
       kMaxErrorBody);
+  return false;
 }
 
 void registry_client::put_manifest(const std::string& tag, const std::string& media_type,

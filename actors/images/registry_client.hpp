@@ -15,6 +15,7 @@
 namespace berth::images {
 
 class content_store;
+class transfer_loop;
 
 struct registry_credentials {
   std::string username;
@@ -28,6 +29,12 @@ struct registry_options {
   std::string ca_file;               // a CA trusted besides the system's
   int attempts = 4;                  // per request, on 5xx and connection errors
   long retry_delay_ms = 250;         // doubled after each failed attempt
+  // Blobs larger than this are pushed in PATCH requests of this size, then
+  // a closing PUT; 0 (the default) pushes each in one PUT, as docker does.
+  std::int64_t chunk_size = 0;
+  // Where the transfers run: null runs each on the calling thread
+  // (curl_easy_perform); berthd's images actor shares one loop.
+  std::shared_ptr<transfer_loop> loop;
 };
 
 // One registry's entry in berthd's config.toml: [registry."host:port"].
@@ -71,10 +78,11 @@ class registry_client {
   // Whether the repository has blob `digest` (HEAD).
   bool has_blob(const std::string& digest);
 
-  // Uploads blob `digest` from `store` in one PUT. With `mount_from` (another
-  // repository of the same registry holding it), asks the registry to mount
-  // it from there first; a registry that declines gets the upload.
-  void push_blob(const content_store& store, const std::string& digest,
+  // Uploads blob `digest` from `store`: one PUT, or chunks (chunk_size) and
+  // a closing PUT. With `mount_from` (another repository of the same
+  // registry holding it), asks the registry to mount it from there first; a
+  // registry that declines gets the upload. True when it was mounted.
+  bool push_blob(const content_store& store, const std::string& digest,
                  const std::string& mount_from = {});
 
   // PUT /v2/<repository>/manifests/<tag> with `body` of `media_type`.

@@ -108,18 +108,35 @@ std::string registry_process::blob_path(const std::string& digest) const {
   return storage() + "/docker/registry/v2/blobs/sha256/" + hex.substr(0, 2) + "/" + hex + "/data";
 }
 
-std::string registry_process::push_oci_archive(const std::string& archive,
-                                               const std::string& repo_tag) const {
+std::string registry_process::push(const std::string& archive, const std::string& repo_tag,
+                                   const std::string& flags) const {
   std::string creds = o_.user.empty() ? "" : " --dest-creds '" + o_.user + ":" + o_.password + "'";
   // The test's own setup: no need to make skopeo trust the test CA.
   std::string tls = " --dest-tls-verify=false";
   std::string digest_file = dir_ / "pushed.digest";
-  shell_output("skopeo --insecure-policy copy --quiet" + tls + creds + " --digestfile " +
+  shell_output("skopeo --insecure-policy copy --quiet" + flags + tls + creds + " --digestfile " +
                digest_file + " oci-archive:" + archive + " docker://" + host_ + "/" + repo_tag);
   std::ifstream in(digest_file);
   std::string digest;
   std::getline(in, digest);
   return digest;
+}
+
+std::string registry_process::push_oci_archive(const std::string& archive,
+                                               const std::string& repo_tag) const {
+  return push(archive, repo_tag, "");
+}
+
+std::string registry_process::push_oci_archive_all(const std::string& archive,
+                                                   const std::string& repo_tag) const {
+  return push(archive, repo_tag, " --all");
+}
+
+std::string registry_process::tag_digest(const std::string& repo_tag) const {
+  std::string creds = o_.user.empty() ? "" : " --creds '" + o_.user + ":" + o_.password + "'";
+  auto out = shell_output("skopeo inspect --raw --tls-verify=false" + creds + " docker://" + host_ +
+                          "/" + repo_tag + " | sha256sum");
+  return "sha256:" + out.substr(0, 64);
 }
 
 }  // namespace berth::test

@@ -32,8 +32,18 @@ class registry_process {
 
   // `skopeo copy` of an OCI archive to host()/repo:tag; returns the manifest digest.
   std::string push_oci_archive(const std::string& archive, const std::string& repo_tag) const;
+  // The same with every manifest of the archive's index (skopeo --all);
+  // returns the index's digest.
+  std::string push_oci_archive_all(const std::string& archive, const std::string& repo_tag) const;
+
+  // The digest of what the registry serves for host()/repo:tag (skopeo
+  // inspect --raw, hashed): a manifest's, or an index's as it is.
+  std::string tag_digest(const std::string& repo_tag) const;
 
  private:
+  std::string push(const std::string& archive, const std::string& repo_tag,
+                   const std::string& flags) const;
+
   temp_dir dir_{"berth-registry"};
   options o_;
   std::string host_;

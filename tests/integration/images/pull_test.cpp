@@ -298,3 +298,61 @@ TEST_CASE_METHOD(pull_fixture, "pull chooses the platform from a multi-platform 
   CHECK_THAT(none.err,
              Contains("has no manifest for linux/s390x (it has linux/amd64, linux/arm64)"));
 }
+
+TEST_CASE_METHOD(pull_fixture,
+                 "pull --all-platforms keeps the index: runs the host's, exports and pushes it "
+                 "whole, removed whole",
+                 "[images][pull]") {
+  registry_process registry;
+  auto amd = busybox_image();
+  auto arm = busybox_image();
+  arm.architecture = "arm64";
+  arm.layers.push_back({{{tar_entry::file, "etc/arm-only", "an arm64 file\n"}}});  // its own
+  std::string multi = dir / "multi.tar";
+  auto built = write_oci_multiplatform_archive(multi, {amd, arm});
+  auto index = registry.push_oci_archive_all(multi, "multi/bb:1");
+  std::string ref = registry.host() + "/multi/bb:1";
+
+  auto bad =
+      berth({"i", "pull", "--plain-http", "--all-platforms", "--platform", "linux/arm64", ref});
+  CHECK(bad.exit_code != 0);
+  CHECK_THAT(bad.err, Contains("--platform excludes --all-platforms"));
+
+  auto all = berth({"i", "pull", "--plain-http", "--all-platforms", ref});
+  INFO(all.err);
+  REQUIRE(all.exit_code == 0);
+  CHECK(all.out == "pulled " + ref + " (" + index + ")\n");
+  auto have = blobs();
+  for (const auto& b : built) {
+    INFO(b.manifest_digest);
+    CHECK(have.count(b.manifest_digest.substr(7)) == 1);
+  }
+  CHECK(have.count(index.substr(7)) == 1);
+  auto ls = berth({"i", "ls"});
+  CHECK_THAT(ls.out, Contains(index));
+
+  // The host's platform runs from it.
+  auto run = berth({"run", "--rm", ref, "all", "echo", "host platform"});
+  INFO(run.err);
+  CHECK(run.exit_code == 0);
+  CHECK(run.out == "host platform\n");
+  auto arm_file = berth({"run", "--rm", ref, "all2", "cat", "/etc/arm-only"});
+  CHECK(arm_file.exit_code != 0);  // amd64's filesystem, not arm64's
+
+  // Exported and pushed as the index it is, both manifests with it.
+  std::string out = dir / "all.tar";
+  auto exported = berth({"i", "export", out, ref});
+  INFO(exported.err);
+  REQUIRE(exported.exit_code == 0);
+  auto copy = registry.push_oci_archive_all(out, "copy/from-export:1");
+  CHECK(copy == index);
+  auto pushed = berth({"i", "push", "--plain-http", registry.host() + "/copy/bb:2", ref});
+  INFO(pushed.err);
+  REQUIRE(pushed.exit_code == 0);
+  CHECK(pushed.out == "pushed " + registry.host() + "/copy/bb:2 (" + index + ")\n");
+  CHECK(registry.tag_digest("copy/bb:2") == index);
+
+  // Removed, every platform's blobs go with it.
+  REQUIRE(berth({"i", "rm", ref}).exit_code == 0);
+  CHECK(blobs().empty());
+}

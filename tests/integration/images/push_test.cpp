@@ -1,10 +1,13 @@
 // `berth i push` to a real registry: skopeo then sees the digest berth has,
 // a fresh berthd pulls the same digest back, a second push sends no blob
-// (the registry has them: HEAD first), and credentials work as for pull.
+// (the registry has them: HEAD first), and credentials work as for pull; a
+// blob another repository of the registry holds is mounted, not uploaded;
+// [images] upload_chunk_size sends blobs in chunks.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 #include "berth_runner.hpp"
 #include "tests/support/berthd_process.hpp"
@@ -98,4 +101,46 @@ TEST_CASE("push with basic authentication", "[images][push]") {
   INFO(right.err);
   CHECK(right.exit_code == 0);
   CHECK(skopeo_digest(ref, "bob:hunter2") == built.manifest_digest);
+}
+
+TEST_CASE("push: chunked uploads from config.toml; blobs of another repository are mounted",
+          "[images][push]") {
+  temp_dir dir{"berth-push-chunks"};
+  std::string config = dir / "config.toml";
+  std::ofstream(config) << "[images]\nupload_chunk_size = 65536\n";
+  berthd_process::options o;
+  o.extra_args = {"--config", config};
+  berthd_process daemon(o);
+  std::string archive = dir / "busybox.tar";
+  auto built = write_oci_archive(archive, busybox_image());
+  REQUIRE(run_berth_at(daemon.address(), {"i", "import", archive}).exit_code == 0);
+  registry_process registry;
+
+  // The busybox layer (about 1 MiB) goes in 64 KiB PATCHes; the registry
+  // checks the digest of what they add up to.
+  std::string a = registry.host() + "/team/a:1";
+  auto pushed = run_berth_at(daemon.address(), {"i", "push", "--plain-http", a, "busybox"});
+  INFO(pushed.err);
+  REQUIRE(pushed.exit_code == 0);
+  CHECK_THAT(pushed.err, Contains(": done, "));
+  CHECK(skopeo_digest(a) == built.manifest_digest);
+
+  // To another repository of the same registry: mounted from the first.
+  std::string b = registry.host() + "/team/b:1";
+  auto mounted = run_berth_at(daemon.address(), {"i", "push", "--plain-http", b, "busybox"});
+  INFO(mounted.err);
+  REQUIRE(mounted.exit_code == 0);
+  CHECK_THAT(mounted.err, Contains(": mounted from team/a ("));
+  CHECK_FALSE(Catch::Matchers::Contains(": done, ").match(mounted.err));
+  CHECK(skopeo_digest(b) == built.manifest_digest);
+
+  // A berthd that pulled the image knows where from, and mounts from there.
+  berthd_process other;
+  REQUIRE(run_berth_at(other.address(), {"i", "pull", "--plain-http", b}).exit_code == 0);
+  std::string c = registry.host() + "/team/c:1";
+  auto from_pull = run_berth_at(other.address(), {"i", "push", "--plain-http", c, b});
+  INFO(from_pull.err);
+  REQUIRE(from_pull.exit_code == 0);
+  CHECK_THAT(from_pull.err, Contains(": mounted from team/b ("));
+  CHECK(skopeo_digest(c) == built.manifest_digest);
 }

@@ -6,14 +6,18 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <optional>
+#include <thread>
 
 #include "actors/errors.hpp"
 #include "actors/images/content_store.hpp"
+#include "actors/images/digest.hpp"
 #include "actors/images/images_actor.hpp"
 #include "tests/support/busybox_bundle.hpp"
 #include "tests/support/image_archives.hpp"
 #include "tests/support/skip.hpp"
+#include "tests/unit/images/http_server.hpp"
 
 using namespace berth;
 using namespace std::chrono_literals;
@@ -44,8 +48,12 @@ struct client {
 
   template <class T, class Handle, class... Ts>
   caf::expected<T> ask(const Handle& to, Ts&&... xs) {
+    return ask_within<T>(60s, to, std::forward<Ts>(xs)...);
+  }
+  template <class T, class Handle, class... Ts>
+  caf::expected<T> ask_within(std::chrono::seconds limit, const Handle& to, Ts&&... xs) {
     std::optional<caf::expected<T>> out;
-    self->request(to, 60s, std::forward<Ts>(xs)...)
+    self->request(to, limit, std::forward<Ts>(xs)...)
         .receive([&](T& x) { out.emplace(std::move(x)); },
                  [&](caf::error& err) { out.emplace(std::move(err)); });
     return std::move(*out);
@@ -191,4 +199,80 @@ TEST_CASE("images actor: refusals are berth errors naming the object", "[images]
                                      std::string{"x"}, std::string{"Bad Name"});
   REQUIRE_FALSE(bad_tag);
   CHECK(error_code(bad_tag.error()) == errc::invalid_argument);
+}
+
+TEST_CASE(
+    "images actor: a pull runs beside other requests, and garbage collection waits for it to end",
+    "[images][pull]") {
+  // A registry whose one layer is held back until the test lets it go.
+  using berth::images::sha256_digest;
+  std::string layer(4096, 'x');
+  std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers",)"
+                       R"("diff_ids":[")" +
+                       sha256_digest("diff") + R"("]}})";
+  std::string manifest =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+      sha256_digest(config) + R"(","size":)" + std::to_string(config.size()) +
+      R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" +
+      sha256_digest(layer) + R"(","size":)" + std::to_string(layer.size()) + "}]}";
+  std::promise<void> asked, release;
+  auto released = release.get_future().share();
+  berth::test::http_server server([&](const berth::test::http_request& r) {
+    if (r.target.find("/manifests/") != std::string::npos)
+      return berth::test::http_reply{200, {}, manifest};
+    if (r.target.find(sha256_digest(config)) != std::string::npos)
+      return berth::test::http_reply{200, {}, config};
+    asked.set_value();
+    released.wait();
+    return berth::test::http_reply{200, {}, layer};
+  });
+
+  berth::test::temp_dir tmp;
+  std::string root = tmp / "root";
+  berth::test::write_oci_archive(tmp / "bb.tar", berth::test::busybox_image());
+  client c{root};
+  REQUIRE(
+      c.ask<namespace_record>(c.store, put_ns_atom::value, namespace_record{"default", {}, {}}));
+  import_request imp;
+  imp.ns = "default";
+  imp.archive_path = tmp / "bb.tar";
+  REQUIRE(c.ask<std::vector<image_record>>(c.images, img_import_atom::value, imp));
+  auto imported_blobs = blob_count(root);
+
+  pull_request pr;
+  pr.ns = "default";
+  pr.reference = server.host() + "/lib/app:1";
+  pr.plain_http = true;
+  auto pulled = std::async(std::launch::async, [&] {
+    caf::scoped_actor other{c.sys};
+    std::optional<caf::expected<image_record>> out;
+    other->request(c.images, 60s, img_pull_atom::value, pr)
+        .receive([&](image_record& x) { out.emplace(std::move(x)); },
+                 [&](caf::error& err) { out.emplace(std::move(err)); });
+    return std::move(*out);
+  });
+  REQUIRE(asked.get_future().wait_for(30s) == std::future_status::ready);
+
+  // The pull waits on its layer; the actor still answers, at once.
+  auto listed = c.ask_within<std::vector<image_record>>(5s, c.images, img_list_atom::value,
+                                                        std::string{"default"});
+  REQUIRE(listed);
+  CHECK(listed->size() == 1);
+  // Removing the imported image answers too, but its blobs wait: the
+  // collection would take the pull's config, not yet named by any image.
+  REQUIRE(c.ask_within<image_record>(5s, c.images, img_remove_atom::value, std::string{"default"},
+                                     std::string{"docker.io/library/busybox:latest"}));
+  CHECK(blob_count(root) == imported_blobs + 1);
+
+  release.set_value();
+  auto rec = pulled.get();
+  REQUIRE(rec);
+  CHECK(rec->target == sha256_digest(manifest));
+  // The collection ran when the pull ended: only the pulled image is left.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (blob_count(root) != 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(blob_count(root) == 3);  // manifest, config, layer
+  CHECK(c.ask<image_record>(c.images, img_get_atom::value, std::string{"default"}, rec->name));
 }

@@ -5,11 +5,6 @@
 // match its digest.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -24,112 +19,17 @@
 #include "actors/images/image_pull.hpp"
 #include "actors/images/images_error.hpp"
 #include "actors/images/registry_client.hpp"
+#include "actors/images/transfer_loop.hpp"
 #include "tests/support/busybox_bundle.hpp"
+#include "tests/unit/images/http_server.hpp"
 
 using namespace berth::images;
+using berth::test::http_reply;
+using berth::test::http_request;
+using berth::test::http_server;
 using Catch::Matchers::Contains;
 
 namespace {
-
-struct http_request {
-  std::string method, target;
-  std::map<std::string, std::string> headers;  // lower-case names
-};
-
-struct http_reply {
-  int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  std::size_t cut_after = std::string::npos;  // close after this many body bytes
-};
-
-// A thread per connection, one request per connection (Connection: close).
-class http_server {
- public:
-  explicit http_server(std::function<http_reply(const http_request&)> handler)
-      : handler_(std::move(handler)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 16) == 0);
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    host_ = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~http_server() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    thread_.join();
-    for (auto& t : connections_) t.join();
-    ::close(fd_);
-  }
-  const std::string& host() const { return host_; }
-  std::vector<http_request> seen() {
-    std::lock_guard<std::mutex> g(mu_);
-    return seen_;
-  }
-
- private:
-  void serve() {
-    while (!stop_) {
-      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) return;
-      connections_.emplace_back([this, c] { answer(c); });
-    }
-  }
-
-  void answer(int c) {
-    {
-      std::string in;
-      char buf[4096];
-      while (in.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = ::read(c, buf, sizeof buf);
-        if (n <= 0) break;
-        in.append(buf, static_cast<std::size_t>(n));
-      }
-      http_request r;
-      auto line_end = in.find("\r\n");
-      auto first = in.substr(0, line_end);
-      r.method = first.substr(0, first.find(' '));
-      r.target = first.substr(first.find(' ') + 1);
-      r.target = r.target.substr(0, r.target.find(' '));
-      for (std::size_t p = line_end + 2; p < in.size();) {
-        auto e = in.find("\r\n", p);
-        if (e == std::string::npos || e == p) break;
-        auto h = in.substr(p, e - p);
-        auto colon = h.find(':');
-        std::string name = h.substr(0, colon);
-        for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        r.headers[name] = h.substr(h.find_first_not_of(' ', colon + 1));
-        p = e + 2;
-      }
-      {
-        std::lock_guard<std::mutex> g(mu_);
-        seen_.push_back(r);
-      }
-      auto reply = handler_(r);
-      std::string out = "HTTP/1.1 " + std::to_string(reply.status) +
-                        " X\r\nContent-Length: " + std::to_string(reply.body.size()) +
-                        "\r\nConnection: close\r\n";
-      for (const auto& [k, v] : reply.headers) out += k + ": " + v + "\r\n";
-      out += "\r\n" + reply.body.substr(0, reply.cut_after);
-      (void)!::write(c, out.data(), out.size());
-      ::close(c);
-    }
-  }
-
-  std::function<http_reply(const http_request&)> handler_;
-  int fd_ = -1;
-  std::string host_;
-  std::thread thread_;
-  std::vector<std::thread> connections_;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::vector<http_request> seen_;
-};
 
 const std::string kManifest =
     R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
@@ -291,13 +191,16 @@ TEST_CASE("a pull downloads up to `parallel` blobs at once", "[registry]") {
     return {200, {}, blobs.at(digest)};
   });
 
-  for (int parallel : {3, 1}) {
-    INFO("parallel " << parallel);
+  // On the calling threads (curl_easy_perform), and on one transfer loop
+  // (libcurl's multi interface) as berthd's images actor runs them.
+  for (auto [parallel, loop] : {std::pair{3, false}, {1, false}, {3, true}, {1, true}}) {
+    INFO("parallel " << parallel << (loop ? ", on a transfer loop" : ""));
     berth::test::temp_dir dir;
     content_store store(dir.path());
     most = 0;
     pull_options o;
     o.registry = quick();
+    if (loop) o.registry.loop = std::make_shared<transfer_loop>();
     o.parallel = parallel;
     std::mutex m;
     std::set<std::string> done;
@@ -306,9 +209,99 @@ TEST_CASE("a pull downloads up to `parallel` blobs at once", "[registry]") {
       if (p.done) done.insert(p.digest);
     };
     auto img = pull_image(store, server.host() + "/lib/app:1", o);
-    CHECK(img.image.manifest_digest == sha256_digest(manifest));
-    CHECK(img.image.layers.size() == 4);
+    CHECK(img.target.digest == sha256_digest(manifest));
+    CHECK(img.target.manifests.at(0).layers.size() == 4);
     CHECK(done.size() == 5);
     CHECK(most == parallel);
   }
+}
+
+TEST_CASE("push_blob: chunked with PATCH and Content-Range, then the closing PUT", "[registry]") {
+  berth::test::temp_dir dir;
+  content_store store(dir.path());
+  std::string blob;
+  for (int i = 0; blob.size() < 10000; ++i) blob += std::to_string(i) + ",";
+  blob.resize(10000);
+  auto digest = store.write(blob).digest;
+  std::mutex m;
+  std::string received;
+  std::vector<std::string> ranges;
+  int uploads = 0;
+  http_server server([&](const http_request& r) -> http_reply {
+    std::lock_guard<std::mutex> g(m);
+    if (r.method == "HEAD") return {404, {}, ""};
+    if (r.method == "POST")
+      return {202, {{"Location", "/v2/lib/app/blobs/uploads/u" + std::to_string(++uploads)}}, ""};
+    if (r.method == "PATCH") {
+      ranges.push_back(r.headers.count("content-range") ? r.headers.at("content-range") : "none");
+      received += r.body;
+      return {202,
+              {{"Location", "/v2/lib/app/blobs/uploads/u1?part=" + std::to_string(ranges.size())}},
+              ""};
+    }
+    if (r.method == "PUT") {
+      received += r.body;
+      CHECK_THAT(r.target, Contains("digest=" + digest));
+      return {201, {}, ""};
+    }
+    return {400, {}, ""};
+  });
+
+  registry_options o = quick();
+  o.chunk_size = 4096;
+  registry_client client(server.host(), "lib/app", o);
+  CHECK_FALSE(client.push_blob(store, digest));
+  CHECK(ranges == std::vector<std::string>{"0-4095", "4096-8191", "8192-9999"});
+  CHECK(received == blob);
+  // Each PATCH went where the previous answer said; the PUT after the last.
+  auto seen = server.seen();
+  REQUIRE(seen.size() == 5);
+  CHECK(seen[2].target == "/v2/lib/app/blobs/uploads/u1?part=1");
+  CHECK(seen[4].target == "/v2/lib/app/blobs/uploads/u1?part=3&digest=" + digest);
+  CHECK(seen[4].body.empty());
+
+  // Without a chunk size: one PUT with the whole blob.
+  received.clear();
+  ranges.clear();
+  registry_client whole(server.host(), "lib/app", quick());
+  CHECK_FALSE(whole.push_blob(store, digest));
+  CHECK(ranges.empty());
+  CHECK(received == blob);
+}
+
+TEST_CASE("push_blob: a cross-repository mount when the registry offers it, else an upload",
+          "[registry]") {
+  berth::test::temp_dir dir;
+  content_store store(dir.path());
+  auto digest = store.write(std::string("layer bytes")).digest;
+  std::atomic<bool> mounts{true};
+  std::atomic<int> puts{0};
+  http_server server([&](const http_request& r) -> http_reply {
+    if (r.method == "POST") {
+      CHECK(r.target == "/v2/lib/app/blobs/uploads/?mount=" + digest + "&from=lib/base");
+      if (mounts) return {201, {{"Location", "/v2/lib/app/blobs/" + digest}}, ""};
+      return {202, {{"Location", "/v2/lib/app/blobs/uploads/u1"}}, ""};
+    }
+    if (r.method == "PUT") ++puts;
+    return {201, {}, ""};
+  });
+  registry_client client(server.host(), "lib/app", quick());
+  CHECK(client.push_blob(store, digest, "lib/base"));
+  CHECK(puts == 0);
+  mounts = false;  // a registry that declines: the upload follows
+  CHECK_FALSE(client.push_blob(store, digest, "lib/base"));
+  CHECK(puts == 1);
+}
+
+TEST_CASE("content store: a blob's sources are kept once each and removed with it", "[registry]") {
+  berth::test::temp_dir dir;
+  content_store store(dir.path());
+  auto digest = store.write(std::string("x")).digest;
+  store.add_source(digest, "127.0.0.1:5000/lib/base");
+  store.add_source(digest, "127.0.0.1:5000/lib/base");
+  store.add_source(digest, "docker.io/library/busybox");
+  CHECK(store.sources(digest) ==
+        std::vector<std::string>{"127.0.0.1:5000/lib/base", "docker.io/library/busybox"});
+  store.remove(digest);
+  CHECK(store.sources(digest).empty());
 }
