@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "schema/socket_address.hpp"
 #include "schema/tls_endpoint.hpp"
 
 namespace berth::cli {
@@ -46,9 +47,9 @@ void add_global_options(CLI::App& app, global_options& opts) {
 namespace {
 
 std::string socket_address(const std::string& address) {
-  // A bare path is accepted too: it is what people paste.
-  if (!address.empty() && address.front() == '/') return "unix:" + address;
-  return address;
+  // A bare path and unix://PATH are accepted too, as berthd takes them.
+  auto a = berth::unix_socket_address(address);
+  return a.empty() ? address : a;
 }
 
 // Signals must be captured before the event port exists, and they stay

@@ -24,6 +24,7 @@
 #include "actors/daemon/daemon_config.hpp"
 #include "actors/node/node_actor.hpp"
 #include "actors/node/node_endpoint.hpp"
+#include "schema/socket_address.hpp"
 #include "schema/tls_endpoint.hpp"
 
 namespace {
@@ -174,8 +175,12 @@ int main(int argc, char** argv) {
     (tls ? cfg.tls_address : cfg.address) = a;
   }
   if (cfg.address.empty()) cfg.address = "unix:" + cfg.state + "/berth.sock";
-  if (cfg.address.rfind("unix:/", 0) != 0)
-    die("invalid address \"" + cfg.address + "\": expected unix:/ABSOLUTE/PATH or tls://HOST:PORT");
+  if (auto a = berth::unix_socket_address(cfg.address); !a.empty())
+    cfg.address = a;
+  else
+    die("invalid address \"" + cfg.address +
+        "\": expected /ABSOLUTE/PATH, unix:/ABSOLUTE/PATH, unix:///ABSOLUTE/PATH or "
+        "tls://HOST:PORT");
   // The TLS endpoint's files are checked before anything starts.
   std::shared_ptr<const berth::tls_identity> tls;
   if (!cfg.tls_address.empty()) {
