@@ -297,13 +297,21 @@ int main(int argc, char** argv) {
   else
     spdlog::info("berthd stopping on signal {}; containers keep running", sig);
   ::unlink(cfg.address.substr(5).c_str());
-  // Whatever still waits (a shim command in flight) gets a few seconds.
-  std::thread([] {
-    std::this_thread::sleep_for(std::chrono::seconds(10));
-    std::_Exit(gave_up ? 1 : 0);
-  }).detach();
   berth::stop_berth(sys, b);
   b.handles->set({});  // the API server, still on the io_thread, must not hold them
-  io.reset();
-  return gave_up ? 1 : 0;
+  // Every berth actor ends with the supervisor, each closing what it holds
+  // as it ends (the store its database). Then the process ends: CAF's own
+  // teardown (~actor_system) waited for a count of detached threads that,
+  // once any client had connected, never reached zero, so every stop took
+  // the 10 s of a watchdog. Whatever still waits (a shim command in flight)
+  // gets up to those 10 s.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (sys.registry().running() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (sys.registry().running() > 0)
+    spdlog::warn("berthd stopping with {} actors still running after 10 s",
+                 sys.registry().running());
+  spdlog::info("berthd stopped");
+  spdlog::default_logger()->flush();
+  std::_Exit(gave_up ? 1 : 0);
 }
