@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
 
 #include <atomic>
 #include <cstdlib>
@@ -245,6 +246,7 @@ int main(int argc, char** argv) {
   caf::actor_system sys{sys_cfg};
   auto io = std::make_shared<berth::io_thread>();
   berth::berth_system b;
+  berth::node_actor published_node;  // with --actor-address
   // The supervisor gives up after too many failures of berth's own actors
   // in a row: berthd then stops as on SIGTERM, and exits 1.
   static std::atomic<bool> gave_up{false};
@@ -268,6 +270,7 @@ int main(int argc, char** argv) {
       auto node = berth::spawn_node(sys, node_cfg, b.handles);
       berth::publish_node(node, *actors_at);
       api.node = node;
+      published_node = node;
       spdlog::info("node {} publishes its actors on {}", node_name, actors_at->describe());
     }
     berth::start_api_server(io, sys, b.handles, api);
@@ -298,6 +301,9 @@ int main(int argc, char** argv) {
     spdlog::info("berthd stopping on signal {}; containers keep running", sig);
   ::unlink(cfg.address.substr(5).c_str());
   berth::stop_berth(sys, b);
+  // The node actor is not under the supervisor (it re-arms its own ticks): it
+  // is stopped here, or no stop would find every actor ended.
+  if (published_node) caf::anon_send_exit(published_node, caf::exit_reason::user_shutdown);
   b.handles->set({});  // the API server, still on the io_thread, must not hold them
   // Every berth actor ends with the supervisor, each closing what it holds
   // as it ends (the store its database). Then the process ends: CAF's own

@@ -108,6 +108,10 @@ std::int64_t export_archive(const content_store& store, const std::vector<export
         blobs.insert(blobs.end(), {r.manifest_digest, r.config_digest});
         for (const auto& l : r.layers) blobs.push_back(l.digest);
       }
+      for (const auto& a : t.attached) {
+        blobs.push_back(a.manifest.digest);
+        for (const auto& b : a.blobs) blobs.push_back(b.digest);
+      }
       for (const auto& d : blobs)
         if (written.insert(d).second) out.add_blob(store, d);
     }

@@ -90,6 +90,17 @@ struct puller {
     if (failed) std::rethrow_exception(failed);
   }
 
+  // A manifest that is not an image (an attestation): its blobs, whatever
+  // their media types, then its body, so the index is whole when pushed.
+  void attachment(const std::string& digest) {
+    auto m = registry.get_manifest(digest);
+    auto j = parse_json(m.body, "manifest " + m.digest);
+    if (!j.is_object())
+      fail(error_kind::invalid_argument, "manifest " + m.digest + " is not an object");
+    blobs(manifest_blobs(j, m.digest));
+    store.write(m.body, m.digest, "manifest " + m.digest);
+  }
+
   // The manifest for the wanted platform, its body in the store; returns its digest.
   std::string manifest(const std::string& reference, int depth) {
     auto m = registry.get_manifest(reference);
@@ -108,8 +119,10 @@ struct puller {
         for (std::size_t i = 0; i < idx["manifests"].size(); ++i) {
           auto d = parse_descriptor(idx["manifests"][i], "manifest " + std::to_string(i + 1) +
                                                              " of image index " + m.digest);
-          if (is_attestation_platform(d.platform)) continue;
-          manifest(d.digest, depth + 1);
+          if (is_attestation_platform(d.platform))
+            attachment(d.digest);
+          else
+            manifest(d.digest, depth + 1);
         }
         // Last, so an index in the store always has its manifests beside it.
         store.write(m.body, m.digest, "image index " + m.digest);

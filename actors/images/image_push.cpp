@@ -58,6 +58,14 @@ std::string push_image(const content_store& store, const std::string& manifest_d
       registry.put_manifest(m.manifest_digest, m.manifest_media_type,
                             store.read(m.manifest_digest));
   }
+  for (const auto& a : image.attached) {
+    for (const auto& b : a.blobs) {
+      if (!sent.insert(b.digest).second || registry.has_blob(b.digest)) continue;
+      registry.push_blob(store, b.digest, mount_source(store, b.digest, parts));
+      store.add_source(b.digest, parts.domain + "/" + parts.repository);
+    }
+    registry.put_manifest(a.manifest.digest, a.manifest.media_type, store.read(a.manifest.digest));
+  }
   registry.put_manifest(parts.reference, image.media_type, store.read(manifest_digest));
   return manifest_digest;
 }

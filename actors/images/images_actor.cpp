@@ -87,7 +87,12 @@ references referenced_by(const content_store& content, const std::vector<std::st
   for (const auto& t : targets) {
     refs.blobs.insert(t);
     try {
-      for (const auto& img : resolve_target(content, t).manifests) {
+      auto target = resolve_target(content, t);
+      for (const auto& a : target.attached) {
+        refs.blobs.insert(a.manifest.digest);
+        for (const auto& b : a.blobs) refs.blobs.insert(b.digest);
+      }
+      for (const auto& img : target.manifests) {
         refs.blobs.insert(img.manifest_digest);
         refs.blobs.insert(img.config_digest);
         for (const auto& l : img.layers) refs.blobs.insert(l.digest);
@@ -127,6 +132,13 @@ void collect_garbage(images_pointer self, std::function<void(caf::error)> done) 
   self->request(self->state.store, caf::infinite, img_targets_atom::value)
       .then(
           [self, done](std::vector<std::string>& targets) {
+            // A pull that began while the store answered: its blobs are not
+            // among the targets yet, so the collection waits for it too.
+            if (self->state.transfers_running > 0) {
+              self->state.gc_pending = true;
+              done(caf::error{});
+              return;
+            }
             done(attempt([&] {
               auto refs = referenced_by(*self->state.content, targets);
               self->state.content->collect_garbage(refs.blobs);
@@ -392,6 +404,11 @@ void pull_off_thread(images_pointer self, pull_request req,
 images_actor::behavior_type images_impl(images_pointer self, images_state init) {
   self->state = std::move(init);
   report_exceptions(self, "berth.images");
+  // Transfers still running when the actor ends (berthd stopping) are cut
+  // short, so their workers end too.
+  self->attach_functor([loop = self->state.transfers] {
+    if (loop) loop->stop();
+  });
   return {
       failpoint_handler(),
       [self](img_import_atom, import_request& req) -> caf::result<std::vector<image_record>> {

@@ -206,7 +206,23 @@ resolved_target resolve_target(const content_store& store, const std::string& di
   for (std::size_t i = 0; i < list->size(); ++i) {
     auto d = parse_descriptor((*list)[i],
                               "manifest " + std::to_string(i + 1) + " of image index " + digest);
-    if (is_attestation_platform(d.platform)) continue;
+    if (is_attestation_platform(d.platform)) {
+      // Pulled with the index; one that is missing (an import that left it
+      // out) is only not sent along.
+      if (!store.has(d.digest)) continue;
+      std::int64_t size = 0;
+      auto m = read_manifest(store, d.digest, missing, size);
+      attached_manifest a{d, manifest_blobs(m, d.digest)};
+      for (const auto& b : a.blobs)
+        if (!store.has(b.digest))
+          throw images_error(error_kind::not_found, "attestation " + d.digest + " names blob " +
+                                                        b.digest + ", " + missing);
+      if (counted.insert(d.digest).second) t.total_size += size;
+      for (const auto& b : a.blobs)
+        if (counted.insert(b.digest).second) t.total_size += b.size;
+      t.attached.push_back(std::move(a));
+      continue;
+    }
     if (is_index_type(d.media_type))
       bad("image index " + digest + " names another index, " + d.digest +
           ", which berth does not keep as one image");
@@ -219,6 +235,18 @@ resolved_target resolve_target(const content_store& store, const std::string& di
   }
   if (t.manifests.empty()) bad("image index " + digest + " lists no image manifest");
   return t;
+}
+
+std::vector<descriptor> manifest_blobs(const nlohmann::json& m, const std::string& digest) {
+  std::vector<descriptor> out;
+  if (m.contains("config"))
+    out.push_back(parse_descriptor(m["config"], "the config of manifest " + digest));
+  auto layers = m.find("layers");
+  if (layers != m.end() && layers->is_array())
+    for (std::size_t i = 0; i < layers->size(); ++i)
+      out.push_back(parse_descriptor((*layers)[i],
+                                     "layer " + std::to_string(i + 1) + " of manifest " + digest));
+  return out;
 }
 
 const resolved_image& image_for(const resolved_target& t, const std::string& platform) {

@@ -87,15 +87,26 @@ bool is_attestation_platform(const std::string& platform);
 // The platform this machine runs ("linux/amd64", "linux/arm64", ...).
 std::string host_platform();
 
+// A manifest an index lists that is not an image (an attestation): kept,
+// pushed and exported with the index, never run. Its blobs may be of any type.
+struct attached_manifest {
+  descriptor manifest;
+  std::vector<descriptor> blobs;  // config and layers
+};
+
+// The config and layer descriptors of manifest `m` (digest `digest`), of any
+// media type: for manifests that are not images.
+std::vector<descriptor> manifest_blobs(const nlohmann::json& m, const std::string& digest);
+
 // What an image record names: one manifest, or an index whose manifests
-// were all pulled (--all-platforms). Attestation manifests of the index are
-// left out; a nested index is refused.
+// were all pulled (--all-platforms). A nested index is refused.
 struct resolved_target {
   std::string digest;
   std::string media_type;
   std::int64_t size = 0;
-  std::vector<resolved_image> manifests;  // one for a manifest target
-  std::int64_t total_size = 0;            // every blob once
+  std::vector<resolved_image> manifests;    // one for a manifest target
+  std::vector<attached_manifest> attached;  // an index's attestations in the store
+  std::int64_t total_size = 0;              // every blob once
 };
 resolved_target resolve_target(const content_store& store, const std::string& digest,
                                const std::string& missing = "which is not in the content store");

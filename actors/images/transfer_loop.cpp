@@ -11,13 +11,17 @@ transfer_loop::transfer_loop() : multi_(curl_multi_init()) {
 }
 
 transfer_loop::~transfer_loop() {
+  stop();
+  thread_.join();
+  curl_multi_cleanup(multi_);
+}
+
+void transfer_loop::stop() {
   {
     std::lock_guard<std::mutex> g(mutex_);
     stopping_ = true;
   }
   curl_multi_wakeup(multi_);
-  thread_.join();
-  curl_multi_cleanup(multi_);
 }
 
 CURLcode transfer_loop::perform(CURL* easy) {

@@ -27,6 +27,10 @@ class transfer_loop {
   // while the caller waits here.
   CURLcode perform(CURL* easy);
 
+  // Ends every transfer running or handed over later with
+  // CURLE_ABORTED_BY_CALLBACK; the thread is joined by the destructor.
+  void stop();
+
   // Transfers handed over and not yet ended (for tests).
   std::size_t in_flight() const;
 

@@ -18,6 +18,7 @@
 #include "actors/images/digest.hpp"
 #include "actors/images/image_pull.hpp"
 #include "actors/images/images_error.hpp"
+#include "actors/images/oci_manifest.hpp"
 #include "actors/images/registry_client.hpp"
 #include "actors/images/transfer_loop.hpp"
 #include "tests/support/busybox_bundle.hpp"
@@ -304,4 +305,72 @@ TEST_CASE("content store: a blob's sources are kept once each and removed with i
         std::vector<std::string>{"127.0.0.1:5000/lib/base", "docker.io/library/busybox"});
   store.remove(digest);
   CHECK(store.sources(digest).empty());
+}
+
+TEST_CASE("pull --all-platforms: an index's attestation comes along, whatever its blobs' types",
+          "[registry]") {
+  std::string layer(3000, 'l');
+  std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers",)"
+                       R"("diff_ids":[")" +
+                       sha256_digest("diff") + R"("]}})";
+  auto desc = [](const std::string& type, const std::string& body) {
+    return R"({"mediaType":")" + type + R"(","digest":")" + sha256_digest(body) + R"(","size":)" +
+           std::to_string(body.size()) + "}";
+  };
+  std::string image =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":)" +
+      desc("application/vnd.oci.image.config.v1+json", config) + R"(,"layers":[)" +
+      desc("application/vnd.oci.image.layer.v1.tar+gzip", layer) + "]}";
+  std::string statement = R"({"_type":"https://in-toto.io/Statement/v0.1"})";
+  std::string empty_config = "{}";
+  std::string attestation =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":)" +
+      desc("application/vnd.oci.image.config.v1+json", empty_config) + R"(,"layers":[)" +
+      desc("application/vnd.in-toto+json", statement) + "]}";
+  auto entry = [&](const std::string& body, const std::string& os, const std::string& arch) {
+    auto d = desc("application/vnd.oci.image.manifest.v1+json", body);
+    d.pop_back();
+    return d + R"(,"platform":{"os":")" + os + R"(","architecture":")" + arch + R"("}})";
+  };
+  std::string index = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",)"
+                      R"("manifests":[)" +
+                      entry(image, "linux", "amd64") + "," +
+                      entry(attestation, "unknown", "unknown") + "]}";
+  std::map<std::string, std::string> docs{
+      {sha256_digest(image), image}, {sha256_digest(attestation), attestation}, {"1", index}};
+  std::map<std::string, std::string> blobs{{sha256_digest(config), config},
+                                           {sha256_digest(layer), layer},
+                                           {sha256_digest(statement), statement},
+                                           {sha256_digest(empty_config), empty_config}};
+  http_server server([&](const http_request& r) -> http_reply {
+    auto name = r.target.substr(r.target.rfind('/') + 1);
+    if (r.target.find("/manifests/") != std::string::npos) {
+      auto body = docs.at(name);
+      auto type = body == index ? "application/vnd.oci.image.index.v1+json"
+                                : "application/vnd.oci.image.manifest.v1+json";
+      return {200, {{"Content-Type", type}}, body};
+    }
+    return {200, {}, blobs.at(name)};
+  });
+
+  berth::test::temp_dir dir;
+  content_store store(dir.path());
+  pull_options o;
+  o.registry = quick();
+  o.all_platforms = true;
+  auto pulled = pull_image(store, server.host() + "/lib/app:1", o);
+  CHECK(pulled.target.digest == sha256_digest(index));
+  REQUIRE(pulled.target.manifests.size() == 1);
+  CHECK(pulled.target.manifests[0].platform == "linux/amd64");
+  REQUIRE(pulled.target.attached.size() == 1);
+  CHECK(pulled.target.attached[0].manifest.digest == sha256_digest(attestation));
+  CHECK(pulled.target.attached[0].blobs.size() == 2);
+  CHECK(store.has(sha256_digest(statement)));
+  CHECK(store.has(sha256_digest(attestation)));
+  // The same, read back from the store as an image record's target is.
+  auto again = resolve_target(store, pulled.target.digest);
+  CHECK(again.attached.size() == 1);
+  CHECK(again.total_size == pulled.target.total_size);
 }
