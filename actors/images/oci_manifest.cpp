@@ -108,11 +108,29 @@ nlohmann::json read_manifest(const content_store& store, const std::string& dige
 
 }  // namespace
 
+namespace {
+
+// resolve_manifest() of a manifest already read (`m`, `size` bytes).
+resolved_image resolve_read(const content_store& store, const std::string& digest,
+                            const nlohmann::json& m, std::int64_t size, const std::string& missing);
+
+}  // namespace
+
 resolved_image resolve_manifest(const content_store& store, const std::string& digest,
                                 const std::string& missing) {
+  std::int64_t size = 0;
+  auto m = read_manifest(store, digest, missing, size);
+  return resolve_read(store, digest, m, size, missing);
+}
+
+namespace {
+
+resolved_image resolve_read(const content_store& store, const std::string& digest,
+                            const nlohmann::json& m, std::int64_t size,
+                            const std::string& missing) {
   resolved_image img;
   img.manifest_digest = digest;
-  auto m = read_manifest(store, digest, missing, img.manifest_size);
+  img.manifest_size = size;
   img.manifest_media_type = string_field(m, "mediaType");
   if (img.manifest_media_type.empty()) img.manifest_media_type = media_type::oci_manifest;
   if (!is_manifest_type(img.manifest_media_type))
@@ -171,6 +189,8 @@ resolved_image resolve_manifest(const content_store& store, const std::string& d
   return img;
 }
 
+}  // namespace
+
 bool is_attestation_platform(const std::string& platform) {
   return platform.rfind("unknown/", 0) == 0;
 }
@@ -193,7 +213,7 @@ resolved_target resolve_target(const content_store& store, const std::string& di
   auto j = read_manifest(store, digest, missing, t.size);
   t.media_type = string_field(j, "mediaType");
   if (!is_index_type(t.media_type) && !(t.media_type.empty() && j.contains("manifests"))) {
-    t.manifests.push_back(resolve_manifest(store, digest, missing));
+    t.manifests.push_back(resolve_read(store, digest, j, t.size, missing));
     t.media_type = t.manifests.back().manifest_media_type;
     t.total_size = t.manifests.back().total_size;
     return t;
